@@ -1,0 +1,236 @@
+"""Measurement records: the schema, run metadata, and the append-only JSON-lines store.
+
+One record is one measurement (a dict, one JSON line in ``{out}/records.jsonl``):
+
+    schema        1
+    run_id        "20261126T130501Z-3f2a9c" (one per harness invocation; all ranks share it)
+    scenario      "step-time" | "loss-ranges" | "fid" | "mindir-latency" | "ingest" | "bench" ...
+    source        "harness" | "modelzoo-log" | "modelzoo-310" | "pytorch-gan-zoo-log" | "pytest-benchmark"
+    metric        "step_time" | "compile_time" | "data_time" | "loss_g" | "loss_d" | "gp" | "drift" |
+                  "fid" | "kid" | "latency" | "throughput" | "total_time" | "harness_overhead" | ...
+    unit          "s" | "ms" | "images/s" | "FLOP/s" | "1"
+    value         the headline number (the median for timings)
+    stats         {"n", "median", "q1", "q3", "iqr", "p90", "p99", "min", "max", "mean"} or absent
+    samples       the raw samples in measurement order, or absent
+    labels        where it was measured: {"scale", "phase", "alpha", "batch_size", "devices", "rank", ...}
+    params        the scenario's parameters (preset, variant, device, devices, overrides...)
+    config_hash   sha256 of the resolved training config, or null
+    seeds         {"run": int, ...} or {}
+    flags         ["one-sample", "old-units", ...]
+    meta          run metadata (see ``collect_meta``): device, versions, git, cpu, env, fingerprint
+    time_start / time_end   ISO-8601 UTC
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import secrets
+import socket
+import subprocess
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from pgan_ref._env import speed_env
+
+SCHEMA_VERSION = 1
+RECORDS_FILE = "records.jsonl"
+REQUIRED_FIELDS = ("schema", "run_id", "scenario", "source", "metric", "unit", "value", "meta")
+
+
+def utc_now() -> str:
+    """Return the current UTC time as an ISO-8601 string with microseconds."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def new_run_id() -> str:
+    """Return a fresh, sortable run id (UTC timestamp + random suffix)."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def summarize(samples: Iterable[float]) -> dict:
+    """Return the standard summary statistics (median, IQR, p90, p99...) of finite samples."""
+    a = np.asarray([s for s in samples if s is not None and math.isfinite(s)], dtype=np.float64)
+    if a.size == 0:
+        return {"n": 0}
+    q1, med, q3, p90, p99 = np.percentile(a, [25, 50, 75, 90, 99])
+    return {"n": int(a.size), "median": float(med), "q1": float(q1), "q3": float(q3),
+            "iqr": float(q3 - q1), "p90": float(p90), "p99": float(p99),
+            "min": float(a.min()), "max": float(a.max()), "mean": float(a.mean())}
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _pkg_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _cann_version() -> str | None:
+    """Return the CANN toolkit version where an Ascend software stack is installed, else None."""
+    roots = [os.environ.get("ASCEND_TOOLKIT_HOME"), os.environ.get("ASCEND_HOME_PATH"),
+             "/usr/local/Ascend/ascend-toolkit/latest"]
+    for root in filter(None, roots):
+        for info in Path(root).glob("*/ascend_toolkit_install.info"):
+            for line in info.read_text(errors="replace").splitlines():
+                if line.startswith("version="):
+                    return line.split("=", 1)[1].strip()
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_info() -> dict:
+    import cpuinfo  # py-cpuinfo; slow (~1 s), so asked once per process
+
+    info = cpuinfo.get_cpu_info()
+    flags = sorted(info.get("flags", []))
+    return {"brand": info.get("brand_raw"), "arch": info.get("arch"), "count": info.get("count"),
+            "vendor": info.get("vendor_id_raw"), "l2_cache_size": info.get("l2_cache_size"),
+            "l3_cache_size": info.get("l3_cache_size"), "hz_advertised": info.get("hz_advertised_friendly"),
+            "hz_actual": info.get("hz_actual_friendly"),
+            "flags_sha256": hashlib.sha256(" ".join(flags).encode()).hexdigest()[:16],
+            "avx512": any(f.startswith("avx512") for f in flags), "avx2": "avx2" in flags}
+
+
+# Fields that identify a machine for comparing timings; volatile ones (current MHz, hostname) excluded.
+FINGERPRINT_FIELDS = ("device", "device_count", "cpu.brand", "cpu.arch", "cpu.count", "cpu.flags_sha256",
+                      "memory_gib", "mindspore", "cann", "env.ONEDNN_MAX_CPU_ISA")
+
+
+def _dig(d: dict, dotted: str):
+    for part in dotted.split("."):
+        d = d.get(part) if isinstance(d, dict) else None
+    return d
+
+
+def fingerprint(meta: dict) -> str:
+    """Return a short hash of the machine-identifying, non-volatile fields of ``meta``."""
+    key = json.dumps({f: _dig(meta, f) for f in FINGERPRINT_FIELDS}, sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def collect_meta(device: str = "CPU", device_count: int = 1) -> dict:
+    """Return the run metadata every record carries (device, versions, git, CPU, env, fingerprint)."""
+    try:
+        import psutil
+        mem = round(psutil.virtual_memory().total / 2**30)
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        mem = None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    meta = {
+        "device": device, "device_count": int(device_count),
+        "mindspore": _pkg_version("mindspore"), "cann": _cann_version(),
+        "numpy": _pkg_version("numpy"), "python": platform.python_version(),
+        "git_commit": _git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status),
+        "hostname": socket.gethostname(), "os": platform.platform(), "memory_gib": mem,
+        "cpu": _cpu_info(), "env": speed_env(),
+    }
+    meta["machine_fingerprint"] = fingerprint(meta)
+    return meta
+
+
+def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: float, meta: dict,
+                source: str = "harness", samples: Iterable[float] | None = None, labels: dict | None = None,
+                params: dict | None = None, config_hash: str | None = None, seeds: dict | None = None,
+                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None,
+                with_stats: bool | None = None) -> dict:
+    """Return one record; ``stats`` are computed from ``samples`` when there are any."""
+    rec = {"schema": SCHEMA_VERSION, "run_id": run_id, "scenario": scenario, "source": source,
+           "metric": metric, "unit": unit, "value": None if value is None else float(value),
+           "labels": labels or {}, "params": params or {}, "config_hash": config_hash,
+           "seeds": seeds or {}, "flags": list(flags), "meta": meta,
+           "time_start": time_start or utc_now(), "time_end": time_end or utc_now()}
+    if samples is not None:
+        rec["samples"] = [float(s) for s in samples]
+        if with_stats is not False:
+            rec["stats"] = summarize(rec["samples"])
+    return rec
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def append_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
+    """Append rows as JSON lines with one O_APPEND write per row and fsync; return the count.
+
+    A process killed mid-way leaves every earlier row intact; a torn last line is skipped on read.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        for row in rows:
+            os.write(fd, (json.dumps(row, default=_json_default, allow_nan=True) + "\n").encode())
+            n += 1
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return n
+
+
+class RecordStore:
+    """The results store of one output directory: ``records.jsonl`` plus per-run event logs."""
+
+    def __init__(self, out_dir: str | Path):
+        self.dir = Path(out_dir)
+        self.path = self.dir / RECORDS_FILE
+
+    def append(self, records: Iterable[dict]) -> int:
+        """Append records durably; return how many were written."""
+        return append_jsonl(self.path, records)
+
+    def read(self) -> list[dict]:
+        """Return every complete record (torn or corrupt lines are skipped and counted in ``self.skipped``)."""
+        return list(self.iter())
+
+    def iter(self) -> Iterator[dict]:
+        """Yield every complete record in file order."""
+        self.skipped = 0
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    self.skipped += 1
+                    continue
+                if isinstance(rec, dict) and all(k in rec for k in REQUIRED_FIELDS):
+                    yield rec
+                else:
+                    self.skipped += 1
+
+
+def read_records(paths: Iterable[str | Path]) -> list[dict]:
+    """Return the records of several result directories or ``records.jsonl`` files."""
+    out: list[dict] = []
+    for p in paths:
+        p = Path(p)
+        out.extend(RecordStore(p.parent if p.suffix == ".jsonl" else p).read())
+    return out
