@@ -1,0 +1,1 @@
+"""Subcommands of ``pgan-harness``: each module defines ``register(subparsers)`` that sets ``func``."""
