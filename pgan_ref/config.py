@@ -1,0 +1,217 @@
+"""Training configuration: the ModelZoo YAML as-is, named presets, variants and deviation switches."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+log = logging.getLogger(__name__)
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+class ConfigError(ValueError):
+    """A configuration key, value or file is wrong; the message says which and what to do."""
+
+
+@dataclass
+class Deviations:
+    """The ModelZoo PGAN's differences from the reference (spec §5), each its own switch."""
+
+    d1_no_minibatch_stddev: bool = False   # D1: no minibatch-stddev layer in D
+    d2_maxpool_downsample: bool = False    # D2: D downsamples with max-pool instead of average
+    d3_no_real_fade: bool = False          # D3: real images not faded during a transition
+    d4_lrelu_torgb: bool = False           # D4: LeakyReLU on the new toRGB output at scales >= 8
+    d5_adam_beta1_1e4: bool = False        # D5: Adam beta1 = 1e-4 instead of 0
+    d6_gp_mix_fixed_normal: bool = False   # D6: GP mixing a ~ N(0,1) drawn once per compiled graph
+    d7_no_mirror: bool = False             # D7: no horizontal mirror augmentation
+    d8_no_crop: bool = False               # D8: whole 178x218 image squashed instead of 128x128 crop
+    b2_reinit_d_at_8: bool = False         # B2: at 4->8, D's 4x4 fromRGB/conv/dense re-initialised
+    b3_same_seed_all_ranks: bool = False   # B3: every rank draws the same latents
+
+    @classmethod
+    def all_on(cls) -> "Deviations":
+        """Return the as-published ModelZoo behaviour: every switch on."""
+        return cls(**{f.name: True for f in fields(cls)})
+
+    def enabled(self) -> list[str]:
+        """Return the names of the switches that are on."""
+        return [f.name for f in fields(self) if getattr(self, f.name)]
+
+
+VARIANTS = {"reference": Deviations, "modelzoo": Deviations.all_on}
+
+
+@dataclass
+class PGANConfig:
+    """Everything that defines a PGAN training run (names follow the ModelZoo ``910_config.yaml``)."""
+
+    scales: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64, 128])
+    depth: list[int] = field(default_factory=lambda: [512, 512, 512, 512, 256, 128])
+    num_batch: list[int] = field(default_factory=lambda: [48000, 96000, 96000, 96000, 96000, 96000])
+    alpha_jumps: list[int] = field(default_factory=lambda: [0, 600, 600, 600, 600, 600])
+    alpha_size_jumps: list[int] = field(default_factory=lambda: [32, 32, 32, 32, 32, 32])
+    batch_size: int = 16
+    lr: float = 0.001
+    latent: int = 512
+    lambda_gp: float = 10.0
+    epsilon_drift: float = 0.001
+    leaky: float = 0.2
+    beta1: float = 0.0
+    beta2: float = 0.99
+    adam_eps: float = 1e-8
+    ema_decay: float = 0.999
+    mirror: bool = True
+    model_save_step: int = 10000
+    ckpt_save_dir: str = "./checkpoint"
+    log_every: int = 100
+    monitor_every: int = 200
+    num_workers: int = 2
+    seed: int = 0
+    file_name: str = "PGAN"
+    file_format: str = "MINDIR"
+    variant: str = "reference"
+    deviations: Deviations = field(default_factory=Deviations)
+
+    def __post_init__(self):
+        if isinstance(self.deviations, dict):
+            self.deviations = _build(Deviations, self.deviations, "deviations")
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ConfigError when the per-scale lists disagree or values are out of range."""
+        n = len(self.scales)
+        for name in ("depth", "num_batch", "alpha_jumps", "alpha_size_jumps"):
+            if len(getattr(self, name)) < n:
+                raise ConfigError(f"config key {name!r} has {len(getattr(self, name))} entries but "
+                                  f"'scales' has {n}: give one value per scale")
+        if self.scales[0] != 4 or any(b != 2 * a for a, b in zip(self.scales, self.scales[1:])):
+            raise ConfigError(f"'scales' must start at 4 and double each step, got {self.scales}")
+        if self.batch_size < 1 or self.latent < 1 or min(self.depth[:n]) < 1:
+            raise ConfigError("batch_size, latent and every depth must be positive")
+        if not 0 <= self.beta1 < 1 or not 0 < self.beta2 < 1:
+            raise ConfigError(f"Adam betas must satisfy 0 <= beta1 < 1, 0 < beta2 < 1 (got {self.beta1}, {self.beta2})")
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
+
+    @property
+    def n_scales(self) -> int:
+        """Return the number of scales trained."""
+        return len(self.scales)
+
+    def effective_beta1(self) -> float:
+        """Return Adam beta1 after the D5 switch (1e-4) is applied."""
+        return 1e-4 if self.deviations.d5_adam_beta1_1e4 else self.beta1
+
+    def effective_mirror(self) -> bool:
+        """Return whether mirror augmentation is on after the D7 switch."""
+        return self.mirror and not self.deviations.d7_no_mirror
+
+    def to_dict(self) -> dict:
+        """Return the config as plain data (JSON/YAML serialisable)."""
+        return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        """Return the sha256 of the canonical JSON form (excluding paths that do not change results)."""
+        d = self.to_dict()
+        d.pop("ckpt_save_dir", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+# ModelZoo 910_config.yaml keys that this implementation accepts but has no use for (warned, not fatal).
+MODELZOO_IGNORED = {"enable_modelarts", "data_url", "train_url", "checkpoint_url", "data_path", "output_path",
+                    "load_path", "device_target", "dataset_name", "name", "resume_load_scale",
+                    "train_data_path", "resume_check_d", "resume_check_g", "loss_scale_value",
+                    "scale_factor", "scale_window", "ckpt_file", "enable_profiling"}
+
+
+def _build(cls, data: dict, where: str):
+    known = {f.name for f in fields(cls)}
+    bad = [k for k in data if k not in known]
+    if bad:
+        hints = {k: difflib.get_close_matches(k, known, n=1) for k in bad}
+        msg = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in hints.items())
+        raise ConfigError(f"unknown {where} key(s): {msg}; known keys: {', '.join(sorted(known))}")
+    return cls(**data)
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist: pass --config_path to a 910_config.yaml-style "
+                          f"file or use --preset with one of {', '.join(list_presets())}")
+    try:
+        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
+    data = docs[0] if docs else {}  # ModelZoo files carry a second document of help strings
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return data
+
+
+def _parse_value(text: str):
+    """Parse a ``--set`` value as YAML (numbers, lists, booleans) falling back to the raw string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict, overrides: dict) -> dict:
+    """Return ``data`` updated with ``key=value`` overrides; dotted keys reach into ``deviations``."""
+    out = {**data, "deviations": dict(data.get("deviations") or {})}
+    for key, value in overrides.items():
+        value = _parse_value(value) if isinstance(value, str) else value
+        if key.startswith("deviations."):
+            out["deviations"][key.split(".", 1)[1]] = value
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, *, preset: str | None = None, variant: str | None = None,
+                overrides: dict | None = None, strict: bool = False) -> PGANConfig:
+    """Return a config from a ModelZoo-style YAML file or a named preset, with a variant and overrides.
+
+    Keys of the ModelZoo file that we do not use are warned about (``strict`` makes them errors);
+    unknown keys in presets or overrides are always errors.
+    """
+    if (path is None) == (preset is None):
+        raise ConfigError("give exactly one of a config file path or a preset name")
+    data = _read_yaml(Path(path) if path else preset_path(preset))
+    known = {f.name for f in fields(PGANConfig)}
+    unused = sorted(k for k in data if k not in known)
+    if unused and path is not None and not strict:
+        log.warning("config %s: keys not used by pgan_ref (ignored): %s", path, ", ".join(unused))
+        data = {k: v for k, v in data.items() if k in known}
+    elif unused and path is not None:
+        data = {k: v for k, v in data.items() if k not in MODELZOO_IGNORED}
+    if "ckpt_save_dir" not in data and "ckpt_dir" in data:
+        data["ckpt_save_dir"] = data.pop("ckpt_dir")
+    data = apply_overrides(data, overrides or {})
+    if variant is not None:
+        data["variant"] = variant
+    variant_name = data.get("variant", "reference")
+    if variant_name not in VARIANTS:
+        raise ConfigError(f"unknown variant {variant_name!r}; choose one of {sorted(VARIANTS)}")
+    base = dataclasses.asdict(VARIANTS[variant_name]())
+    data["deviations"] = {**base, **data.get("deviations", {})}
+    return _build(PGANConfig, data, "config")
+
+
+def list_presets() -> list[str]:
+    """Return the names of the bundled presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    """Return the YAML file of preset ``name`` or raise ConfigError listing the known presets."""
+    p = PRESET_DIR / f"{name}.yaml"
+    if not p.is_file():
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(list_presets())}")
+    return p

@@ -1,0 +1,98 @@
+"""Seeded synthetic face-like images in the CelebA folder layout, for tests and runs without CelebA."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .data import CELEBA_DIR, CELEBA_SIZE, IMAGE_SUFFIXES, DataError, crop_box
+
+MANIFEST = "synthetic.json"
+FORMATS = {"jpg": ("JPEG", {"quality": 90}), "png": ("PNG", {})}
+VERSION = 1  # bump when the drawing changes, so old folders are rewritten
+
+
+def draw_face(rng: np.random.Generator, size: tuple[int, int] = CELEBA_SIZE) -> Image.Image:
+    """Return one RGB image: a colour gradient, soft colour blobs and a face-like ellipse inside the crop box."""
+    width, height = size
+    ys, xs = np.mgrid[0:height, 0:width] / max(size)
+    top, bottom = rng.uniform(0, 255, (2, 3))
+    pixels = top + (bottom - top) * (ys / ys.max())[..., None]
+    for _ in range(3):
+        centre, sigma = rng.uniform(0, 1, 2), rng.uniform(0.1, 0.3)
+        weight = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma ** 2))[..., None]
+        pixels = pixels * (1 - weight) + rng.uniform(0, 255, 3) * weight
+    image = Image.fromarray(pixels.astype(np.uint8))
+    _draw_head(ImageDraw.Draw(image), rng, crop_box(width, height))
+    return image.filter(ImageFilter.GaussianBlur(max(size) / 150))
+
+
+def _draw_head(draw: ImageDraw.ImageDraw, rng: np.random.Generator, box: tuple[int, int, int, int]) -> None:
+    """Draw hair, a skin-coloured face ellipse, two eyes and a mouth inside ``box``."""
+    left, upper, right, _ = box
+    side = right - left
+    cx, cy = (left + right) / 2 + rng.normal(0, side / 40), upper + side / 2 + rng.normal(0, side / 40)
+    rx, ry = side * rng.uniform(0.26, 0.34), side * rng.uniform(0.36, 0.44)
+    hair = tuple(int(v) for v in rng.uniform(10, 120, 3))
+    skin = tuple(int(v) for v in np.array([1.0, 0.8, 0.65]) * rng.uniform(150, 250))
+    draw.ellipse((cx - rx * 1.15, cy - ry * 1.2, cx + rx * 1.15, cy + ry * 0.6), fill=hair)
+    draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=skin)
+    eye_y, eye_dx, eye_r = cy - ry * 0.2, rx * rng.uniform(0.35, 0.5), side * 0.04
+    for x in (cx - eye_dx, cx + eye_dx):
+        draw.ellipse((x - eye_r * 1.6, eye_y - eye_r, x + eye_r * 1.6, eye_y + eye_r), fill=(30, 25, 25))
+    mouth_y, mouth_w = cy + ry * 0.5, rx * rng.uniform(0.3, 0.55)
+    draw.ellipse((cx - mouth_w, mouth_y - side * 0.03, cx + mouth_w, mouth_y + side * 0.03), fill=(150, 40, 50))
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(temporary_path)`` then rename it onto ``path``, so readers never see a partial file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def _read_manifest(folder: Path) -> dict | None:
+    """Return the synthetic-set manifest of ``folder``, or None if it has none."""
+    path = folder / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    """Write the manifest atomically."""
+    _atomic_write(folder / MANIFEST, lambda p: p.write_text(json.dumps(manifest, sort_keys=True) + "\n"))
+
+
+def write_synthetic(folder: str | os.PathLike, n: int = 64, seed: int = 0,
+                    size: tuple[int, int] = CELEBA_SIZE, fmt: str = "jpg") -> list[Path]:
+    """Return the paths of ``n`` seeded images (width, height = ``size``) in ``folder/img_align_celeba/``.
+
+    Image i depends only on (seed, i) and the bytes are the same on every run; a complete set with the
+    same parameters is left as it is. A folder holding images that this function did not write is refused.
+    """
+    if n < 1:
+        raise DataError(f"the number of synthetic images must be at least 1, got {n}")
+    if fmt not in FORMATS:
+        raise DataError(f"synthetic image format {fmt!r} is not one of {sorted(FORMATS)}")
+    target = Path(folder).expanduser() / CELEBA_DIR
+    paths = [target / f"{i:06d}.{fmt}" for i in range(1, n + 1)]
+    wanted = {"version": VERSION, "n": n, "seed": seed, "size": list(size), "fmt": fmt, "complete": True}
+    target.mkdir(parents=True, exist_ok=True)
+    existing = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    manifest = _read_manifest(target)
+    if manifest is None and existing:
+        raise DataError(f"{target} already holds images not written by `pgan-harness data synthetic`: "
+                        "choose an empty or new folder")
+    if manifest == wanted and all(p.is_file() for p in paths):
+        return paths
+    _write_manifest(target, {**wanted, "complete": False})
+    for stale in existing:
+        stale.unlink()
+    name, options = FORMATS[fmt]
+    for i, path in enumerate(paths, start=1):
+        image = draw_face(np.random.default_rng([seed, i]), size)
+        _atomic_write(path, lambda p: image.save(p, format=name, **options))
+    _write_manifest(target, wanted)
+    return paths
