@@ -63,7 +63,7 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
 
 
 def preprocess(image: Image.Image, scale: int, *, crop: bool = True, mirror: bool = False) -> np.ndarray:
-    """Return an RGB image as float32 CHW (3, scale, scale) in [-1, 1]: crop, bilinear resize, optional mirror.
+    """Return an RGB image as float32 CHW (3, scale, scale) in [-1, 1]: crop, bilinear resize, mirror.
 
     ``crop=False`` squashes the whole image (ModelZoo D8); ``mirror=True`` flips left-right.
     """

@@ -60,7 +60,7 @@ class Generator(nn.Cell):
         """Return the output side length in pixels."""
         return 4 * 2 ** (len(self.depths) - 1)
 
-    def construct(self, z, alpha=0.0):
+    def construct(self, z, alpha):
         x = leaky_relu(self.format(pixel_norm(z)), self.leak)
         x = pixel_norm(x.reshape(x.shape[0], -1, 4, 4))
         x = pixel_norm(leaky_relu(self.scale0(x), self.leak))
@@ -98,7 +98,7 @@ class Discriminator(nn.Cell):
     def _down(self, x):
         return maxpool2x(x) if self.maxpool else avgpool2x(x)
 
-    def construct(self, x, alpha=0.0):
+    def construct(self, x, alpha):
         top = len(self.blocks)
         y = x
         if top > 0:

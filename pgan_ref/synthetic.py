@@ -16,7 +16,7 @@ VERSION = 1  # bump when the drawing changes, so old folders are rewritten
 
 
 def draw_face(rng: np.random.Generator, size: tuple[int, int] = CELEBA_SIZE) -> Image.Image:
-    """Return one RGB image: a colour gradient, soft colour blobs and a face-like ellipse inside the crop box."""
+    """Return one RGB image: a colour gradient, soft colour blobs and a face-like head in the crop box."""
     width, height = size
     ys, xs = np.mgrid[0:height, 0:width] / max(size)
     top, bottom = rng.uniform(0, 255, (2, 3))
@@ -44,7 +44,8 @@ def _draw_head(draw: ImageDraw.ImageDraw, rng: np.random.Generator, box: tuple[i
     for x in (cx - eye_dx, cx + eye_dx):
         draw.ellipse((x - eye_r * 1.6, eye_y - eye_r, x + eye_r * 1.6, eye_y + eye_r), fill=(30, 25, 25))
     mouth_y, mouth_w = cy + ry * 0.5, rx * rng.uniform(0.3, 0.55)
-    draw.ellipse((cx - mouth_w, mouth_y - side * 0.03, cx + mouth_w, mouth_y + side * 0.03), fill=(150, 40, 50))
+    mouth_h = side * 0.03
+    draw.ellipse((cx - mouth_w, mouth_y - mouth_h, cx + mouth_w, mouth_y + mouth_h), fill=(150, 40, 50))
 
 
 def _atomic_write(path: Path, write) -> None:
