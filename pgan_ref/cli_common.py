@@ -1,0 +1,41 @@
+"""Argument helpers shared by the drop-in ``train`` / ``eval`` / ``export`` entry points."""
+from __future__ import annotations
+
+import argparse
+
+from .config import list_presets, load_config
+from .device import DEVICES
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """Add --config_path / --preset / --variant / --set / --device_target / --device_id."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--config_path", help="ModelZoo-style YAML config (e.g. 910_config.yaml); unknown keys "
+                                           "are warned about and ignored")
+    src.add_argument("--preset", choices=list_presets(), help="a bundled preset instead of a YAML file "
+                                                              "(default: cpu-smoke when no --config_path)")
+    p.add_argument("--variant", choices=["reference", "modelzoo"], default=None,
+                   help="reference = paper/pytorch_GAN_zoo behaviour (default); modelzoo = every ModelZoo "
+                        "deviation switch on (toggle single ones with --set deviations.NAME=true/false)")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="override a config key (repeatable), e.g. --set lr=0.002 --set deviations.d1_no_minibatch_stddev=true")
+    p.add_argument("--device_target", choices=DEVICES, default="CPU", help="device to run on (default CPU)")
+    p.add_argument("--device_id", type=int, default=None, help="device index (default: $DEVICE_ID or 0)")
+
+
+def parse_sets(items: list[str]) -> dict:
+    """Return ``{key: value}`` from ``KEY=VALUE`` strings, or raise SystemExit naming the bad one."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def config_from_args(args):
+    """Return the PGANConfig selected by parsed arguments."""
+    preset = args.preset or (None if args.config_path else "cpu-smoke")
+    return load_config(args.config_path, preset=preset if not args.config_path else None, variant=args.variant,
+                       overrides=parse_sets(args.set))

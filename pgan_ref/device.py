@@ -1,0 +1,29 @@
+"""Device and data-parallel setup: the one place that knows about CPU / GPU / Ascend and msrun's environment."""
+from __future__ import annotations
+
+import os
+
+DEVICES = ("CPU", "GPU", "Ascend")
+
+
+def launched_by_msrun() -> bool:
+    """Return True when this process is an msrun worker (it exports MS_ROLE and MS_WORKER_NUM)."""
+    return os.environ.get("MS_ROLE") == "MS_WORKER" and int(os.environ.get("MS_WORKER_NUM", "1")) > 1
+
+
+def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int, int]:
+    """Select the device and, under msrun, join the data-parallel group; return (rank, group_size)."""
+    import mindspore as ms
+
+    if device_target not in DEVICES:
+        raise ValueError(f"unknown device {device_target!r}; choose one of {', '.join(DEVICES)}")
+    if device_id is None and device_target != "CPU":
+        device_id = int(os.environ.get("DEVICE_ID", "0"))
+    ms.set_device(device_target, device_id) if device_id is not None else ms.set_device(device_target)
+    if not launched_by_msrun():
+        return 0, 1
+    from mindspore.communication import get_group_size, get_rank, init
+
+    init()  # HCCL on Ascend, NCCL on GPU, mccl on CPU
+    ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
+    return get_rank(), get_group_size()

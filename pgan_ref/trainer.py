@@ -1,0 +1,188 @@
+"""The progressive training loop: scales, fade-in, D/G/EMA steps, logs, checkpoints and exact resume."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from mindspore import Tensor
+
+from . import checkpoints as ckpt
+from .data import iterate_batches, list_images, samples_per_rank
+from .networks import Discriminator, Generator, build_networks, copy_params
+from .schedule import alpha_table
+from .train_log import TrainLog, monitor_line, step_line
+from .train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
+
+# B2: parameters of D's 4x4 head that the ModelZoo re-initialises at the 4 -> 8 transition.
+B2_REINIT = ("from_rgb.0.", "scale0_conv.", "scale0_dense.")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite."""
+
+
+@dataclass
+class StepResult:
+    """What one iteration produced (handed to ``on_step`` callbacks)."""
+
+    scale: int
+    scale_index: int
+    i: int
+    alpha: float
+    loss_d: float
+    loss_g: float
+    gp: float
+    drift: float
+    step_s: float
+    data_s: float
+
+
+def grow(cfg, s_idx: int, prev: tuple[Generator, Discriminator] | None, seed: int):
+    """Return (G, D, AvG) for scale index ``s_idx``, keeping the trained layers of ``prev``."""
+    g, d = build_networks(cfg, s_idx + 1, seed=seed + 7919 * s_idx)
+    if prev is not None:
+        copy_params(prev[0], g)
+        skip = B2_REINIT if (cfg.deviations.b2_reinit_d_at_8 and s_idx == 1) else ()
+        copy_params(prev[1], d, skip=skip)
+    avg, _ = build_networks(cfg, s_idx + 1, seed=seed)
+    copy_params(g, avg)  # the averaged generator is reset to G at every new scale
+    return g, d, avg
+
+
+class Trainer:
+    """Trains a PGAN config on an image folder, one rank of ``group_size``; resumable."""
+
+    def __init__(self, cfg, data_path: str | Path, ckpt_dir: str | Path, *, rank: int = 0, group_size: int = 1,
+                 on_step: Callable[[StepResult], None] | None = None, log: Callable[[str], None] | None = print,
+                 progress: bool = True, stop_after: int | None = None):
+        self.cfg, self.rank, self.group_size = cfg, rank, group_size
+        self.ckpt_dir = Path(ckpt_dir)
+        self.files = list_images(data_path)  # fails fast (before any compile) on a missing/empty folder
+        self.on_step, self.stop_after, self.progress = on_step, stop_after, progress and rank == 0
+        steps = self.ckpt_dir / f"steps_rank{rank}.jsonl"
+        self.log = TrainLog(steps, log if (log and rank == 0) else (lambda _: None))
+        self.noise = NoiseSource(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+        self.done_steps = 0
+
+    def _resume_point(self):
+        found = ckpt.latest_state(self.ckpt_dir, self.cfg.scales, self.rank)
+        if found is None:
+            return None
+        folder, state = found
+        if state.get("config_hash") != self.cfg.hash():
+            raise ValueError(f"{folder} holds checkpoints of a different configuration: use another "
+                             f"checkpoint directory or remove it to start afresh")
+        return folder, state
+
+    def run(self) -> dict:
+        """Train every scale (resuming from the newest complete checkpoint); return a summary."""
+        cfg = self.cfg
+        resume = self._resume_point()
+        start_idx = resume[1]["scale_index"] if resume else 0
+        prev = None
+        for s_idx, scale in enumerate(cfg.scales):
+            if s_idx < start_idx:
+                continue
+            if resume and s_idx == start_idx:
+                g, d, avg = grow(cfg, s_idx, None, cfg.seed)
+                folder, state = resume
+                for name, net in (("G", g), ("D", d), ("AvG", avg)):
+                    ckpt.load_net(net, folder / f"{name}_{state['i']}.ckpt")
+                start_i = state["i"] if state["i"] < self._iters(s_idx) else None
+                if start_i is None:  # that scale had finished
+                    prev = (g, d)
+                    resume = None
+                    start_idx = s_idx + 1
+                    continue
+            else:
+                g, d, avg = grow(cfg, s_idx, prev, cfg.seed)
+                folder, state, start_i = None, None, 0
+            if not self._train_scale(s_idx, g, d, avg, start_i, state, folder):
+                return {"stopped_after": self.done_steps, "completed": False}
+            prev = (g, d)
+        return {"completed": True, "steps": self.done_steps}
+
+    def _iters(self, s_idx: int) -> int:
+        return math.ceil(self.cfg.num_batch[s_idx] / self.group_size)
+
+    def _train_scale(self, s_idx, g, d, avg, start_i, state, folder) -> bool:
+        cfg, scale, bs = self.cfg, self.cfg.scales[s_idx], self.cfg.batch_size
+        for cell, name in ((g, "G"), (d, "D"), (avg, "AvG")):
+            prefix_parameters(cell, name)
+        opt_d, opt_g = make_adam(d, cfg, "optD"), make_adam(g, cfg, "optG")
+        if state is not None:
+            ckpt.load_optimizer_state([opt_d, opt_g], folder / f"state_{state['i']}.ckpt")
+            self.noise.set_state(state["rng"])
+        step = build_step(StepNets(g, d, avg, opt_d, opt_g), cfg, group_size=self.group_size,
+                          fade_real=s_idx > 0 and not cfg.deviations.d3_no_real_fade)
+        alphas = alpha_table(cfg.num_batch[s_idx], cfg.alpha_jumps[s_idx], cfg.alpha_size_jumps[s_idx],
+                             self.group_size)
+        fixed_mix = None
+        if cfg.deviations.d6_gp_mix_fixed_normal:
+            fixed_mix = NoiseSource(cfg.seed + 104729 * (s_idx + 1), self.rank).fixed_normal_mix(bs)
+        batches = iterate_batches(self.files, scale, bs, rank=self.rank, group_size=self.group_size,
+                                  seed=cfg.seed + s_idx, crop=not cfg.deviations.d8_no_crop,
+                                  mirror=cfg.effective_mirror(), num_workers=cfg.num_workers)
+        n = len(alphas)
+        self.log.line(f"Scale {scale}")
+        self.log.line(f"Dataset size {samples_per_rank(len(self.files), self.group_size)}")
+        for _ in range(start_i):  # replay the data order up to the resume point
+            next(batches)
+        bar = _progress(self.progress, n, start_i, scale)
+        window = []
+        try:
+            for i in range(start_i, n):
+                t0 = time.perf_counter()
+                real = Tensor(next(batches))
+                t1 = time.perf_counter()
+                z_d, z_g = self.noise.latents(bs, cfg.latent), self.noise.latents(bs, cfg.latent)
+                mix = fixed_mix if fixed_mix is not None else self.noise.mix(bs)
+                out = step(real, z_d, z_g, Tensor(np.float32(alphas[i])), mix)
+                loss_d, loss_g, gp, drift = (float(o.asnumpy()) for o in out)  # asnumpy waits for the device
+                t2 = time.perf_counter()
+                res = StepResult(scale, s_idx, i, float(alphas[i]), loss_d, loss_g, gp, drift, t2 - t1, t1 - t0)
+                self._after_step(res, g, d, avg, opt_d, opt_g, n, window)
+                bar.update(1)
+                bar.set_postfix(lossD=f"{loss_d:.3g}", lossG=f"{loss_g:.3g}", alpha=f"{alphas[i]:.3f}")
+                self.done_steps += 1
+                if self.stop_after is not None and self.done_steps >= self.stop_after:
+                    return False
+        finally:
+            bar.close()
+            batches.close()
+        return True
+
+    def _after_step(self, r: StepResult, g, d, avg, opt_d, opt_g, n: int, window: list) -> None:
+        cfg = self.cfg
+        if not all(math.isfinite(v) for v in (r.loss_d, r.loss_g)):
+            raise TrainingDiverged(f"non-finite loss at scale {r.scale} iteration {r.i} (loss D {r.loss_d}, "
+                                   f"loss G {r.loss_g}): lower lr, check the data, or resume from the last "
+                                   f"checkpoint under {self.ckpt_dir}")
+        done = r.i + 1  # i_batch in the ModelZoo loop: iterations completed
+        self.log.step({"scale": r.scale, "i": r.i, "alpha": r.alpha, "loss_d": r.loss_d, "loss_g": r.loss_g,
+                       "gp": r.gp, "drift": r.drift, "step_s": r.step_s, "data_s": r.data_s, "rank": self.rank})
+        if done % cfg.log_every == 0:
+            self.log.line(step_line(done, r.alpha, r.loss_g, r.loss_d))
+        window.append((r.step_s, r.data_s))
+        if done % cfg.monitor_every == 0:
+            step_ms, data_ms = (1e3 * float(np.mean(c)) for c in zip(*window))
+            self.log.line(monitor_line(1, done, step_ms, data_ms))
+            window.clear()
+        if (done + 1) % cfg.model_save_step == 0 or done == n:
+            state = {"scale": r.scale, "scale_index": r.scale_index, "i": done, "rng": self.noise.get_state(),
+                     "config_hash": cfg.hash(), "seed": cfg.seed, "rank": self.rank}
+            ckpt.save_set(ckpt.scale_dir(self.ckpt_dir, r.scale, self.rank), done,
+                          {"G": g, "AvG": avg, "D": d}, [opt_d, opt_g], state)
+        if self.on_step is not None:
+            self.on_step(r)
+
+
+def _progress(enabled: bool, total: int, initial: int, scale: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=f"scale {scale}x{scale}", unit="it", disable=not enabled,
+                dynamic_ncols=True, leave=False)
