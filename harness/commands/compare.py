@@ -1,0 +1,46 @@
+"""``pgan-harness compare``: ad-hoc A/B of two runs with the gate's statistics."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import gate
+from ..records import read_records
+from .gate import add_threshold_options
+
+
+def load_run(ref: str, results: list[str]) -> list[dict]:
+    """Return the records of a result directory, or of the run id ``ref`` within the ``results`` dirs."""
+    if Path(ref).exists():
+        return read_records([ref])
+    return [r for r in read_records(results) if r["run_id"] == ref or r["run_id"].startswith(ref)]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the comparison of run B against run A; return the gate's exit code."""
+    a, b = load_run(args.run_a, args.results), load_run(args.run_b, args.results)
+    for ref, recs in ((args.run_a, a), (args.run_b, b)):
+        if not recs:
+            print(f"no records for {ref!r} (a directory, or a run id under {', '.join(args.results)})",
+                  file=sys.stderr)
+            return 2
+    if gate.machine_fingerprints(a) != gate.machine_fingerprints(b):
+        print("warning: the runs come from different machines (fingerprints differ)", file=sys.stderr)
+    rows = gate.compare_entries(gate.group_entries(a), gate.group_entries(b),
+                                gate.threshold_function(args.max_slowdown, None), args.metric, args.loss_margin)
+    print(gate.rows_table(rows))
+    return gate.exit_code(rows)
+
+
+def register(subparsers) -> None:
+    """Add the ``compare`` subcommand."""
+    p = subparsers.add_parser("compare", help="compare two runs (B against A) with the gate's statistics",
+                              description="Compare RUN_B against RUN_A (result directories, or run ids within "
+                                          "--results). Exit codes as for `gate`.")
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    p.add_argument("--results", nargs="+", default=["results"], metavar="DIR",
+                   help="where to look up run ids (default: results)")
+    add_threshold_options(p)
+    p.set_defaults(func=run)

@@ -1,0 +1,77 @@
+"""``pgan-harness gate``: results vs a measured baseline; exit 0 ok, 1 regressed, 3 inconclusive, 2 incomparable."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import gate
+from ..modelcard import load_baseline
+from ..records import read_records
+
+
+def percent(text: str) -> float:
+    """Return '5%' or '0.05' as the fraction 0.05."""
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+
+def load_calibration(path: str | None, baseline: dict) -> dict | None:
+    """Return the calibration file if it exists and was measured on the baseline's machine, else None."""
+    if not path or not Path(path).exists():
+        return None
+    calib = load_baseline(path)
+    if baseline["machine_fingerprint"] not in calib["machine_fingerprint"]:
+        print(f"warning: calibration {path} is from another machine; ignored", file=sys.stderr)
+        return None
+    return calib
+
+
+def run(args: argparse.Namespace) -> int:
+    """Gate the results against the baseline and print what moved; return the exit code."""
+    baseline = load_baseline(args.baseline)
+    if baseline.get("kind") != "measured":
+        print(f"{args.baseline} is a {baseline.get('kind')} baseline; gate needs `baseline --from-results`",
+              file=sys.stderr)
+        return 2
+    records = read_records(args.results)
+    if not records:
+        print(f"no records under {', '.join(args.results)}", file=sys.stderr)
+        return 2
+    problems = gate.comparability(baseline, records, args.allow_machine_mismatch)
+    if problems:
+        print("incomparable with the baseline:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    calib = load_calibration(args.calibration or str(Path(args.baseline).with_name("calibration.json")), baseline)
+    base, current = {gate.entry_key(e): e for e in baseline["entries"]}, gate.group_entries(records)
+    rows = gate.compare_entries(base, current, gate.threshold_function(args.max_slowdown, calib), args.metric,
+                                args.loss_margin)
+    print(gate.rows_table(rows))
+    missing = len(set(base) - set(current))
+    if missing:
+        print(f"note: {missing} baseline entries have no current measurement", file=sys.stderr)
+    return gate.exit_code(rows)
+
+
+def add_threshold_options(p: argparse.ArgumentParser) -> None:
+    """Add the options shared by ``gate`` and ``compare``."""
+    p.add_argument("--max-slowdown", type=percent, default=0.05, metavar="PCT",
+                   help="smallest relative slowdown that counts (default 5%%; raised to k x A/A noise if calibrated)")
+    p.add_argument("--metric", action="append", help="only these metrics (repeatable; default all)")
+    p.add_argument("--loss-margin", type=percent, default=0.1, metavar="PCT",
+                   help="widen the baseline loss envelope by this fraction of its width (default 10%%)")
+
+
+def register(subparsers) -> None:
+    """Add the ``gate`` subcommand."""
+    p = subparsers.add_parser("gate", help="regression gate against a measured baseline",
+                              description="Compare results with a measured baseline (`baseline --from-results`). "
+                                          "Exit 0 no regression, 1 regression, 3 inconclusive, 2 usage error or "
+                                          "incomparable machine/protocol.")
+    p.add_argument("--baseline", required=True, metavar="FILE")
+    p.add_argument("--results", required=True, nargs="+", metavar="DIR")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="A/A calibration from `calibrate` (default: calibration.json beside the baseline)")
+    p.add_argument("--allow-machine-mismatch", action="store_true",
+                   help="gate even if the machine fingerprint differs")
+    add_threshold_options(p)
+    p.set_defaults(func=run)

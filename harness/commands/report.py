@@ -1,0 +1,31 @@
+"""``pgan-harness report``: write the markdown report (tables, CSV/JSON, plots) from result directories."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..modelcard import load_baseline
+from ..records import read_records
+from ..report import write_report
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the records (and optional model-card baseline) and write the report; return 0, or 2 if no records."""
+    records = read_records(args.results)
+    if not records:
+        print(f"no records under {', '.join(args.results)}", file=sys.stderr)
+        return 2
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    print(write_report(records, args.out, baseline))
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``report`` subcommand."""
+    p = subparsers.add_parser("report", help="write report.md (+ CSV, JSON, PNG) from results",
+                              description="Write a markdown report in the model card's layout with per-scale step "
+                                          "time, projected training time, loss envelopes, FID and latency tables.")
+    p.add_argument("--results", nargs="+", default=["results"], metavar="DIR", help="result directories")
+    p.add_argument("--baseline", metavar="FILE", help="model-card baseline (`baseline --from-model-card`)")
+    p.add_argument("--out", default="reports", metavar="DIR", help="output directory (default: reports)")
+    p.set_defaults(func=run)

@@ -1,0 +1,60 @@
+"""PNG plots for the report (matplotlib Agg): step time per scale, loss envelopes, latency distribution."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def step_time_plot(steps: pd.DataFrame, path: Path) -> Path:
+    """Plot step-time distributions per scale, one box per (scale, devices), log scale; return the path."""
+    groups = sorted(steps.groupby(["scale", "devices"]), key=lambda g: g[0])
+    fig, ax = plt.subplots(figsize=(max(5, len(groups) * 0.9), 3.5))
+    ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups], showfliers=True)
+    ax.set_xticks(range(1, len(groups) + 1), [f"{s:g}px\n{d}p" for (s, d), _ in groups])
+    ax.set_yscale("log")
+    ax.set_ylabel("step time (s)")
+    ax.set_title("Step time per scale (1p and Np)")
+    return _save(fig, path)
+
+
+def loss_plot(losses: pd.DataFrame, path: Path) -> Path:
+    """Plot losses over training (scales in order) with card-style points every ``stride`` samples (a column)."""
+    fig, axes = plt.subplots(1, losses.metric.nunique(), figsize=(10, 3.5), squeeze=False)
+    for ax, (metric, g) in zip(axes[0], losses.groupby("metric")):
+        offset = 0
+        for scale, rows in g.sort_values("scale").groupby("scale", sort=True):
+            ys = np.concatenate(list(rows.samples))
+            xs = offset + np.arange(ys.size)
+            stride = int(rows.stride.iloc[0])
+            ax.plot(xs, ys, lw=0.6, label=f"{scale:g}px")
+            ax.plot(xs[::stride], ys[::stride], "k.", ms=3)
+            offset += ys.size
+        ax.set_title(metric)
+        ax.set_xlabel("recorded step (scales concatenated)")
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def latency_plot(latency: pd.DataFrame, path: Path) -> Path:
+    """Plot latency distributions, one box per (runtime, batch); return the path."""
+    groups = list(latency.groupby(["runtime", "batch_size"], dropna=False))
+    fig, ax = plt.subplots(figsize=(max(5, len(groups) * 1.2), 3.5))
+    ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups])
+    ax.set_xticks(range(1, len(groups) + 1), [f"{r}\nbatch {b:g}" for (r, b), _ in groups])
+    ax.set_ylabel("latency (ms)")
+    ax.set_title("Inference latency")
+    return _save(fig, path)

@@ -1,0 +1,428 @@
+"""The markdown report: records as pandas tables (card layout, step time, projection, losses, FID, latency)."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import plots, stats
+from .modelcard import card_claims
+
+LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer")
+TOLERANCE = 0.10  # relative band within which a timing "reproduces" a claim
+CARD_LOG_EVERY = 100  # the ModelZoo prints the loss of one step every 100 steps
+NOT_COMPARABLE = "not comparable (different device)"
+LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
+
+
+@dataclass
+class Section:
+    """One report section: a title, markdown body, tables to export and plots to link."""
+
+    title: str
+    body: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    """Return one row per record with labels, protocol and software flattened into columns."""
+    rows = []
+    for r in records:
+        lab, par, meta = r.get("labels") or {}, r.get("params") or {}, r.get("meta") or {}
+        samples = r.get("samples") or ([] if r.get("value") is None else [r["value"]])
+        rows.append({"run_id": r["run_id"], "scenario": r["scenario"], "source": r["source"], "metric": r["metric"],
+                     "unit": r["unit"], "value": r.get("value"), **{c: lab.get(c) for c in LABEL_COLUMNS},
+                     "devices": int(lab.get("devices") or par.get("devices") or meta.get("device_count") or 1),
+                     "device": par.get("device") or meta.get("device"), "preset": par.get("preset"),
+                     "variant": par.get("variant"), "mindspore": meta.get("mindspore"), "cann": meta.get("cann"),
+                     "cpu": (meta.get("cpu") or {}).get("brand"), "git_commit": meta.get("git_commit"),
+                     "git_dirty": meta.get("git_dirty"), "time_start": r.get("time_start"),
+                     "flags": list(r.get("flags") or []), "samples": [float(s) for s in samples],
+                     "labels": lab, "params": par})
+    return pd.DataFrame(rows)
+
+
+def _text(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _values(col) -> str:
+    vals = sorted({_text(v) for v in col if v is not None and not (isinstance(v, float) and math.isnan(v))})
+    return ", ".join(vals) if vals else "n/a"
+
+
+def context_line(df: pd.DataFrame) -> str:
+    """Return the device / software / protocol line every table carries."""
+    cpu = f" ({_values(df.cpu)})" if "CPU" in set(df.device) else ""
+    return (f"*Device*: {_values(df.device)}{cpu}, devices {_values(df.devices)} · *software*: MindSpore "
+            f"{_values(df.mindspore)}, CANN {_values(df.cann)} · *protocol*: preset {_values(df.preset)}, "
+            f"variant {_values(df.variant)}, batch {_values(df.batch_size)}")
+
+
+def hms(seconds: float) -> str:
+    """Return seconds as the card's '76h23m39s' style (or '0.521 s' below a minute)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "n/a"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    h, rest = divmod(round(seconds), 3600)
+    return f"{h}h{rest // 60:02d}m{rest % 60:02d}s"
+
+
+def pooled(df: pd.DataFrame) -> np.ndarray:
+    """Return all finite samples of the rows, concatenated in row order."""
+    return stats.finite(np.concatenate(list(df.samples))) if len(df) else np.array([])
+
+
+def _table(df: pd.DataFrame) -> str:
+    return df.to_markdown(index=False, floatfmt=".4g")
+
+
+def step_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Return per (scale, phase, devices, batch) step-time statistics, throughput and compile time."""
+    steps = df[df.metric == "step_time"]
+    compile_ = df[df.metric == "compile_time"]
+    rows = []
+    for (scale, phase, devices, batch, timer), g in steps.groupby(["scale", "phase", "devices", "batch_size",
+                                                                  "timer"], dropna=False):
+        x = pooled(g)
+        med, lo, hi = stats.bootstrap_median_ci(x)
+        q1, q3, p90 = np.percentile(x, [25, 75, 90])
+        comp = compile_[(compile_.scale == scale) & (compile_.devices == devices)]
+        rows.append({"scale": scale, "phase": phase, "devices": devices, "batch": batch,
+                     "timer": timer if isinstance(timer, str) else "harness", "n": x.size,
+                     "median (s)": med, "95% CI": f"[{lo:.4g}, {hi:.4g}]", "IQR (s)": q3 - q1, "p90 (s)": p90,
+                     "images/s": batch * devices / med if batch else math.nan,
+                     "compile (s)": float(np.median(pooled(comp))) if len(comp) else math.nan})
+    return pd.DataFrame(rows)
+
+
+def speedup_table(steps: pd.DataFrame) -> pd.DataFrame:
+    """Return throughput speed-up and efficiency of Np over 1p per (scale, phase, batch)."""
+    rows = []
+    for (scale, phase, batch, _), g in steps.groupby(["scale", "phase", "batch", "timer"], dropna=False):
+        one = g[g.devices == 1]
+        for _, row in g[g.devices > 1].iterrows():
+            if len(one):
+                speedup = row["images/s"] / one["images/s"].iloc[0]
+                rows.append({"scale": scale, "phase": phase, "batch": batch, "devices": row.devices,
+                             "1p images/s": one["images/s"].iloc[0], "Np images/s": row["images/s"],
+                             "speed-up": speedup, "efficiency": speedup / row.devices})
+    return pd.DataFrame(rows)
+
+
+def _scale_time(g: pd.DataFrame) -> tuple[float, float, float, float]:
+    """Return (iterations, projected seconds, low, high) of one scale from its step-time rows."""
+    if g.phase_iterations.notna().all():
+        parts = [(ph.phase_iterations.iloc[0], stats.bootstrap_median_ci(pooled(ph))) for _, ph in g.groupby("phase")]
+        its = sum(n for n, _ in parts)
+        return its, *(sum(n * ci[i] for n, ci in parts) for i in range(3))
+    its = g.iterations.max()
+    return its, *(its * v for v in stats.bootstrap_median_ci(pooled(g)))
+
+
+def projection_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
+    """Return the projected total training time per device count (sum over scales) vs the card's totals."""
+    steps = df[(df.metric == "step_time") & df.iterations.notna()]
+    card_total = {e["devices"]: e["seconds"] for e in claims.get("total_time", [])}
+    card_device = claims.get("device")
+    rows = []
+    for devices, g in steps.groupby("devices"):
+        parts = [_scale_time(s) for _, s in g.groupby("scale")]
+        its, total, lo, hi = (sum(p[i] for p in parts) for i in range(4))
+        claim = card_total.get(devices, math.nan)
+        same = card_device is not None and card_device in set(g.device)
+        verdict = ("no card claim" if math.isnan(claim) else
+                   _interval_verdict(claim, lo, hi) if same else NOT_COMPARABLE)
+        rows.append({"devices": devices, "scales": ", ".join(str(s) for s in sorted(g.scale.unique())),
+                     "iterations": int(its), "projected": hms(total), "interval": f"{hms(lo)} .. {hms(hi)}",
+                     "mean s/it": total / its, "card total": hms(claim), "card s/it (our schedule)": claim / its,
+                     "ratio ours/card": total / claim, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def _interval_verdict(claim: float, lo: float, hi: float) -> str:
+    if lo * (1 - TOLERANCE) <= claim <= hi * (1 + TOLERANCE):
+        return f"reproduces (±{TOLERANCE:.0%})"
+    return f"differs ({(lo + hi) / 2 / claim:.2f}x)"
+
+
+def logged_every(labels: dict) -> int:
+    """Return how many training steps apart the samples are: ``sample_every``, the spacing of ``steps``, or 1."""
+    steps = labels.get("steps")
+    if isinstance(steps, list) and len(steps) > 1:
+        return max(1, int(np.median(np.diff(steps))))
+    return int(labels.get("sample_every") or 1)
+
+
+def card_stride(labels: dict) -> int:
+    """Return the sample stride that reproduces the card's one-value-every-100-steps sampling."""
+    return max(1, CARD_LOG_EVERY // logged_every(labels))
+
+
+def loss_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
+    """Return the per-scale loss envelope (all steps and card-style every-100-step sampling) vs card ranges."""
+    card_batch = (claims.get("batch_per_device") or {}).get("per_device", claims.get("batch_size"))
+    ranges = claims.get("loss_ranges", {})
+    rows = []
+    for (metric, scale, batch), g in df[df.metric.isin(list(LOSS_NAMES))].groupby(
+            ["metric", "scale", "batch_size"], dropna=False):
+        raw = np.concatenate(list(g.samples))
+        x = stats.finite(raw)
+        every = logged_every(g.labels.iloc[0])
+        card_style = stats.finite(raw[::card_stride(g.labels.iloc[0])])
+        card = ranges.get(LOSS_NAMES[metric])
+        factor = card_batch / batch if card_batch and batch else 1.0
+        rows.append({"loss": metric, "scale": scale, "batch": batch, "n": raw.size,
+                     "min": x.min() if x.size else math.nan, "max": x.max() if x.size else math.nan,
+                     "p1": np.percentile(x, 1) if x.size else math.nan,
+                     "p99": np.percentile(x, 99) if x.size else math.nan,
+                     "card-style min": card_style.min() if card_style.size else math.nan,
+                     "card-style max": card_style.max() if card_style.size else math.nan,
+                     "NaN/inf": int(raw.size - x.size), "recorded every": every, "card range": card or "n/a",
+                     "flags": ", ".join(sorted(set().union(*g["flags"]))),
+                     "verdict": _range_verdict(card_style * factor, card, factor)})
+    return pd.DataFrame(rows)
+
+
+def _range_verdict(values: np.ndarray, card: list | None, factor: float) -> str:
+    if not card or not values.size:
+        return "no card claim" if not card else "no data"
+    scaled = "" if factor == 1 else f" (x{factor:.3g} to the card's batch)"
+    inside = (values >= card[0]) & (values <= card[1])
+    return f"{inside.mean():.0%} within card range{scaled}"
+
+
+def fid_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per FID record with its protocol manifest."""
+    rows = []
+    for _, r in df[df.metric == "fid"].iterrows():
+        manifest = r.labels.get("manifest") or r.params.get("manifest") or {}
+        rows.append({"run": r.run_id, "FID": r.value, "n": len(r.samples), "scale": r.scale,
+                     "manifest": json.dumps(manifest, sort_keys=True, default=str)[:120] or "n/a",
+                     "flags": ", ".join(r["flags"])})
+    return pd.DataFrame(rows)
+
+
+def latency_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Return latency statistics per (runtime, batch, source); single samples are flagged 'one-sample'."""
+    rows = []
+    for (runtime, batch, source), g in df[df.metric == "latency"].groupby(["runtime", "batch_size", "source"],
+                                                                          dropna=False):
+        x = pooled(g)
+        q1, med, q3, p90, p99 = np.percentile(x, [25, 50, 75, 90, 99])
+        flags = sorted(set().union(*g["flags"]) | ({"one-sample"} if x.size == 1 else set()))
+        rows.append({"runtime": runtime, "batch": batch, "source": source, "n": x.size, "median (ms)": med,
+                     "IQR (ms)": q3 - q1, "p90 (ms)": p90, "p99 (ms)": p99,
+                     "images/s": batch * 1000 / med if batch else math.nan, "flags": ", ".join(flags)})
+    return pd.DataFrame(rows)
+
+
+def _measured_step(df: pd.DataFrame) -> dict[int, tuple[float, float, float, np.ndarray]]:
+    """Return per device count the step-time median, CI and samples at the largest measured scale."""
+    steps = df[df.metric == "step_time"]
+    out = {}
+    for devices, g in steps.groupby("devices"):
+        top = g[g.scale == g.scale.max()]
+        out[devices] = (*stats.bootstrap_median_ci(pooled(top)), pooled(top))
+    return out
+
+
+def card_rows(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
+    """Return the model card's table with our measurement and a verdict per row (card layout and labels)."""
+    train = df[df.metric.isin(["step_time", *LOSS_NAMES])]
+    train = train if len(train) else df
+    same_device = claims.get("device") in set(train.device)
+    raw = {k: v["raw"] for k, v in claims.get("rows", {}).items()}
+    total_claims = "; ".join(e["raw"] for e in claims.get("total_time", []))
+    timing_claims = "; ".join(e["raw"] for k in ("total_time", "step_time") for e in claims.get(k, []))
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(key: str, label: str, ours: str, verdict: str = "—", claim: str = "—"):
+        rows.append((claims.get("rows", {}).get(key, {}).get("label", label), raw.get(key, claim), ours, verdict))
+
+    add("model_version", "模型版本", f"PGAN (pgan_ref, variant {_values(df.variant)})")
+    add("resource", "资源", f"{_values(train.device)} ({_values(train.cpu)})" if "CPU" in set(train.device)
+        else _values(train.device), "same device" if same_device else "different device")
+    add("uploaded_date", "上传日期", f"measured {_values(pd.Series(df.time_start).str[:10])}")
+    ms = _values(df.mindspore)
+    add("mindspore_version", "MindSpore版本", ms,
+        "same" if claims.get("mindspore_version") == ms else "differs (information)")
+    dataset = _values([p.get("dataset") for p in df.params])
+    add("dataset", "数据集", dataset.replace("n/a", "not recorded"),
+        "not recorded" if dataset == "n/a" else
+        "same" if dataset.lower() == str(claims.get("dataset", "")).lower() else "differs")
+    add("training_parameters", "训练参数", *_batch_row(train, claims))
+    add("optimizer", "优化器", _values([p.get("optimizer") for p in df.params]).replace("n/a", "not recorded"))
+    add("outputs", "生成器输出", "image" if df.metric.isin(["fid", "latency"]).any() else "—")
+    add("speed", "速度", *_speed_row(train, claims, same_device))
+    projection = projection_table(train, claims)
+    add("total_time", "总时长", "; ".join(f"{r.devices}p: {r.projected} ({r.interval})" for r in
+                                       projection.itertuples()) or "not measured",
+        "; ".join(f"{r.devices}p: {r.verdict}" for r in projection.itertuples()) or "—", total_claims)
+    add("schedule", "训练计划 (schedule)", *_schedule_row(train, claims), timing_claims)
+    losses = loss_table(df, claims)
+    add("loss", "收敛loss", "; ".join(f"{r['loss']} @{r['scale']}px: [{r['card-style min']:.4g}, "
+                                      f"{r['card-style max']:.4g}]" for _, r in losses.iterrows()) or "not measured",
+        "; ".join(f"{r['loss']} @{r['scale']}px: {r['verdict']}" for _, r in losses.iterrows()) or "—")
+    add("scripts", "脚本", f"pgan-harness @ {_values(pd.Series(df.git_commit).str[:10])}")
+    return pd.DataFrame(rows, columns=[claims.get("header", "Parameters"), "card claim", "our measurement",
+                                       "verdict"])
+
+
+def _batch_row(df: pd.DataFrame, claims: dict) -> tuple[str, str]:
+    per_device = (claims.get("batch_per_device") or {}).get("per_device")
+    batches = {int(b) for b in df.batch_size.dropna()}
+    lrs = _values([p.get("lr", (p.get("overrides") or {}).get("lr")) for p in df.params])
+    ours = f"batch_size={_values(sorted(batches))} per device x {_values(df.devices)} devices, lr={lrs}"
+    if not batches:
+        return ours, "not recorded"
+    ok = batches <= {claims.get("batch_size"), per_device}
+    note = f" (card's {claims.get('batch_size')} read as {per_device} x {claims['batch_per_device']['devices']})" \
+        if per_device else ""
+    return ours, ("batch matches" if ok else "batch differs") + note
+
+
+def _speed_row(df: pd.DataFrame, claims: dict, same_device: bool) -> tuple[str, str]:
+    measured = _measured_step(df)
+    if not measured:
+        return "not measured", "—"
+    ours = "; ".join(f"{d}p: {m:.4g} s/step [{lo:.4g}, {hi:.4g}]" for d, (m, lo, hi, _) in measured.items())
+    claim = next((e["seconds"] for e in claims.get("step_time", [])), None)
+    if claim is None:
+        return ours, "no card claim"
+    if not same_device:
+        return ours, NOT_COMPARABLE
+    verdicts = []
+    for d, (*_, x) in measured.items():
+        t = stats.tost_scalar(x, claim, TOLERANCE)
+        verdicts.append(f"{d}p: " + (f"reproduces (±{TOLERANCE:.0%}, TOST p={t.pvalue:.2g})" if t.equivalent
+                                     else f"not shown equivalent ({t.estimate:.2f}x)"))
+    return ours, "; ".join(verdicts)
+
+
+def _schedule_row(df: pd.DataFrame, claims: dict) -> tuple[str, str]:
+    """Compare the card's per-step figure with the average its totals imply over our schedule."""
+    steps = df[(df.metric == "step_time") & df.iterations.notna()]
+    its = {d: int(g.groupby("scale").iterations.max().sum()) for d, g in steps.groupby("devices")}
+    if not its:
+        return "no schedule recorded", "—"
+    ours = "; ".join(f"{d}p: {n:,} iterations" for d, n in its.items())
+    per_step = next((e["seconds"] for e in claims.get("step_time", [])), None)
+    implied = {e["devices"]: e["seconds"] / its[e["devices"]] for e in claims.get("total_time", [])
+               if e["devices"] in its}
+    if per_step is None or not implied:
+        return ours, "—"
+    parts = [f"{d}p total implies {s:.3f} s/it vs card {per_step:g} s/step: "
+             + ("consistent" if abs(s / per_step - 1) <= TOLERANCE else "inconsistent") for d, s in implied.items()]
+    return ours, "; ".join(parts)
+
+
+def _section_card(df, claims, out) -> Section | None:
+    if not claims:
+        return None
+    body = (f"Card: {claims.get('title', '')} / column {claims.get('column')} (device {claims.get('device')}). "
+            f"{context_line(df)}\n\nTimings on a different device are not comparable with the card; loss-range "
+            f"and schedule rows still are.\n\n")
+    table = card_rows(df, claims)
+    return Section("Model card vs our measurements", body + _table(table), {"card": table})
+
+
+def _section_steps(df, claims, out) -> Section | None:
+    table = step_table(df)
+    if table.empty:
+        return None
+    body = f"{context_line(df[df.metric == 'step_time'])}\n\n{_table(table)}"
+    tables = {"step_time": table}
+    speed = speedup_table(table)
+    if not speed.empty:
+        body += f"\n\n1p vs Np (throughput = batch x devices / median step):\n\n{_table(speed)}"
+        tables["speedup"] = speed
+    png = plots.step_time_plot(df[df.metric == "step_time"], out / "step_time.png")
+    return Section("Step time per scale", body + f"\n\n![step time]({png.name})", tables)
+
+
+def _section_projection(df, claims, out) -> Section | None:
+    table = projection_table(df, claims)
+    if table.empty:
+        return None
+    per_step = next((e["raw"] for e in claims.get("step_time", [])), "n/a")
+    body = (f"{context_line(df[df.metric == 'step_time'])}\n\nSum over scales of the schedule's iterations x the "
+            f"median step (per phase when `phase_iterations` is recorded). Card per-step figure: {per_step}.\n\n")
+    return Section("Projected total training time", body + _table(table), {"projection": table})
+
+
+def _section_losses(df, claims, out) -> Section | None:
+    table = loss_table(df, claims)
+    if table.empty:
+        return None
+    losses = df[df.metric.isin(list(LOSS_NAMES))]
+    body = (f"{context_line(losses)}\n\nCaveat: the card's ranges are single-step "
+            f"values printed every {CARD_LOG_EVERY} steps, summed over a batch of "
+            f"{(claims.get('batch_per_device') or {}).get('per_device', 16)}; the card-style columns sample ours the "
+            f"same way and the verdict rescales sums to the card's batch.\n\n")
+    png = plots.loss_plot(losses.assign(stride=[card_stride(lab) for lab in losses.labels]), out / "losses.png")
+    return Section("Loss envelopes", body + _table(table) + f"\n\n![losses]({png.name})", {"losses": table})
+
+
+def _section_fid(df, claims, out) -> Section | None:
+    table = fid_table(df)
+    if table.empty:
+        return None
+    body = f"{context_line(df[df.metric == 'fid'])}\n\nFID values are only comparable under equal manifests.\n\n"
+    return Section("FID", body + _table(table), {"fid": table})
+
+
+def _section_latency(df, claims, out) -> Section | None:
+    table = latency_table(df)
+    if table.empty:
+        return None
+    png = plots.latency_plot(df[df.metric == "latency"], out / "latency.png")
+    body = (f"{context_line(df[df.metric == 'latency'])}\n\n'one-sample' rows (e.g. ingested Ascend 310 "
+            f"`time_Result` numbers) are a single timed call without warm-up.\n\n")
+    return Section("Inference latency", body + _table(table) + f"\n\n![latency]({png.name})", {"latency": table})
+
+
+SECTIONS: list[tuple[str, Callable]] = [
+    ("no model-card baseline given (--baseline FILE from `baseline --from-model-card`)", _section_card),
+    ("no step_time records", _section_steps),
+    ("no step_time records with an `iterations` label", _section_projection),
+    ("no loss_g / loss_d records", _section_losses),
+    ("no fid records", _section_fid),
+    ("no latency records", _section_latency),
+]
+
+
+def write_report(records: list[dict], out: str | Path, baseline: dict | None = None) -> Path:
+    """Write report.md, CSV/JSON of the data and the PNG plots to ``out``; return the report path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    df = records_frame(records)
+    claims = card_claims(baseline) if baseline and baseline.get("kind") == "model-card" else {}
+    parts = ["# PGAN reproducibility report", "",
+             f"{len(records)} records from {df.run_id.nunique() if len(df) else 0} runs. {context_line(df)}"
+             if len(df) else "No records.", ""]
+    tables: dict[str, pd.DataFrame] = {}
+    for note, build in SECTIONS:
+        section = build(df, claims, out) if len(df) else None
+        if section is None:
+            parts += [f"*{note}: section omitted.*", ""]
+            continue
+        parts += [f"## {section.title}", "", section.body, ""]
+        tables.update(section.tables)
+    for name, table in tables.items():
+        table.to_csv(out / f"{name}.csv", index=False)
+    flat = df.drop(columns=["samples", "labels", "params"], errors="ignore")
+    flat.to_csv(out / "records.csv", index=False)
+    (out / "report.json").write_text(json.dumps({"tables": {k: t.to_dict("records") for k, t in tables.items()},
+                                                 "records": records}, default=str, indent=1, allow_nan=True))
+    parts += ["Data: [records.csv](records.csv), [report.json](report.json)"
+              + "".join(f", [{k}.csv]({k}.csv)" for k in tables), ""]
+    path = out / "report.md"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,131 @@
+"""Tests of the report: synthetic records in, markdown / CSV / JSON / PNG out."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.cli import main
+from harness.modelcard import baseline_from_model_card, card_claims, save_baseline
+from harness.records import RecordStore, make_record
+from harness.report import hms, projection_table, records_frame, write_report
+
+from .conftest import shared_dir
+
+CARD = shared_dir() / "seed" / "PGAN_README_CN.md"
+META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cann": None, "git_commit": "abcdef1234567",
+        "cpu": {"brand": "Test CPU"}, "machine_fingerprint": "f"}
+SCHEDULE = {4: 48000, 8: 96000, 16: 96000}
+
+
+def rec(metric, unit, samples=None, value=None, labels=None, device="CPU", flags=(), source="harness", **params):
+    """Return a synthetic record."""
+    meta = dict(META, device=device)
+    value = value if value is not None else float(np.median(samples))
+    return make_record(run_id="r1", scenario="s", metric=metric, unit=unit, value=value, samples=samples,
+                       labels=labels, meta=meta, flags=flags, source=source,
+                       params={"preset": "cpu-smoke", "variant": "reference", "device": device, **params})
+
+
+def step_records(devices=1, device="CPU", base=0.5):
+    """Return fade and stable step-time records (and compile times) for three scales of a schedule."""
+    rng = np.random.default_rng(devices)
+    out = []
+    for scale, its in SCHEDULE.items():
+        for phase in ("fade", "stable"):
+            out.append(rec("step_time", "s", rng.lognormal(np.log(base * scale / 16), 0.03, 20), device=device,
+                           labels={"scale": scale, "phase": phase, "batch_size": 16, "devices": devices,
+                                   "iterations": its // devices}))
+        out.append(rec("compile_time", "s", value=3.0, labels={"scale": scale, "devices": devices}, device=device))
+    return out
+
+
+def all_records():
+    """Return step times on 1p and 2p, losses, an FID and latencies (one of them a one-sample 310 number)."""
+    rng = np.random.default_rng(0)
+    recs = step_records(1) + step_records(2)
+    for scale in (4, 8):
+        recs.append(rec("loss_g", "1", list(rng.normal(0, 50, 400)) + [float("nan")],
+                        labels={"scale": scale, "batch_size": 16, "devices": 1}))
+        recs.append(rec("loss_d", "1", list(rng.normal(-5, 3, 400)), labels={"scale": scale, "batch_size": 16}))
+    recs.append(rec("fid", "1", value=42.5, labels={"manifest": {"n_fake": 500, "n_real": 500}}))
+    recs.append(rec("latency", "ms", list(rng.lognormal(3, 0.1, 30)), labels={"batch_size": 64, "runtime": "mindir"}))
+    recs.append(rec("latency", "ms", [812.0], labels={"batch_size": 64, "runtime": "ascend310"}, device="Ascend",
+                    flags=["one-sample"], source="modelzoo-310"))
+    return recs
+
+
+@pytest.fixture
+def card():
+    """The PGAN model card parsed into a baseline."""
+    return baseline_from_model_card(CARD)
+
+
+def test_full_report(tmp_path, card):
+    path = write_report(all_records(), tmp_path, card)
+    md = path.read_text()
+    for text in ("| 参数", "速度", "总时长", "收敛loss", "模型版本", "not comparable (different device)",
+                 "Step time per scale", "speed-up", "Projected total training time", "Loss envelopes",
+                 "single-step", "FID", "one-sample", "MindSpore 2.10.0", "preset cpu-smoke", "variant reference",
+                 "step_time.png", "losses.png", "latency.png"):
+        assert text in md, text
+    for name in ("step_time.png", "losses.png", "latency.png", "records.csv", "report.json", "step_time.csv",
+                 "speedup.csv", "card.csv", "projection.csv", "losses.csv", "latency.csv", "fid.csv"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["tables"]["speedup"][0]["devices"] == 2
+    losses = pd.read_csv(tmp_path / "losses.csv")
+    assert losses[losses.loss == "loss_g"]["NaN/inf"].tolist() == [1, 1]
+
+
+def test_projection_sums_schedule(card):
+    df = records_frame(step_records(1, device="Ascend", base=0.5))
+    table = projection_table(df, card_claims(card))
+    row = table.iloc[0]
+    assert row.iterations == sum(SCHEDULE.values())
+    expected = sum(its * 0.5 * s / 16 for s, its in SCHEDULE.items())
+    assert abs(row["mean s/it"] * row.iterations / expected - 1) < 0.05
+    assert row.verdict.startswith("differs")  # partial schedule vs the card's full 1p total
+
+
+def test_timing_verdict_on_same_device(tmp_path, card):
+    # Ascend step time of 1.1 s at the top scale reproduces the card's "1.1s/step".
+    recs = [rec("step_time", "s", list(np.random.default_rng(0).lognormal(np.log(1.1), 0.02, 30)), device="Ascend",
+                labels={"scale": 128, "phase": "stable", "batch_size": 16, "devices": 1, "iterations": 96000})]
+    md = write_report(recs, tmp_path, card).read_text()
+    assert "1p: reproduces (±10%, TOST" in md and "(different device)" not in md
+
+
+def test_sections_without_data_are_noted(tmp_path):
+    md = write_report([rec("latency", "ms", [5.0, 6.0], labels={"batch_size": 1, "runtime": "mindir"})],
+                      tmp_path).read_text()
+    assert "no step_time records: section omitted" in md
+    assert "no model-card baseline given" in md
+    assert "Inference latency" in md
+
+
+def test_hms():
+    assert hms(275019) == "76h23m39s" and hms(0.52) == "0.52 s"
+
+
+def test_report_command(tmp_path, card):
+    RecordStore(tmp_path / "res").append(all_records())
+    save_baseline(card, tmp_path / "card.yaml")
+    assert main(["report", "--results", str(tmp_path / "res"), "--baseline", str(tmp_path / "card.yaml"),
+                 "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "report.md").exists()
+    assert main(["report", "--results", str(tmp_path / "empty"), "--out", str(tmp_path / "o2")]) == 2
+
+
+def test_ingested_losses_are_not_resampled(tmp_path, card):
+    # ModelZoo logs already hold one value every 100 steps: card-style sampling keeps all of them.
+    steps = list(range(0, 5000, 100))
+    values = [float(v) for v in np.linspace(-300, 300, len(steps))]
+    r = rec("loss_g", "1", values, labels={"scale": 128, "steps": steps, "batch_size": 16},
+            flags=["single-step-values"], source="modelzoo-log")
+    write_report([r], tmp_path, card)
+    row = pd.read_csv(tmp_path / "losses.csv").iloc[0]
+    assert row["recorded every"] == 100 and row["card-style min"] == -300 and row["flags"] == "single-step-values"
+    assert row["verdict"].endswith("within card range") and not row["verdict"].startswith("100%")
