@@ -1,0 +1,58 @@
+"""Drop-in export entry point: ``python -m pgan_ref.export --checkpoint_g AvG.ckpt`` writes ``PGAN.mindir``.
+
+Inputs are latents (batch_size, latent) float32 and a scalar alpha float32; the output is
+(batch_size, 3, scale, scale), as in the ModelZoo export (fixed shapes).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import _env  # noqa: F401
+from .cli_common import add_config_args, config_from_args
+from .config import ConfigError
+from .generator_io import CheckpointError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the export CLI."""
+    p = argparse.ArgumentParser(prog="python -m pgan_ref.export", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint_g", required=True, help="averaged-generator checkpoint, e.g. ckpt/128/AvG_96000.ckpt")
+    add_config_args(p)
+    p.add_argument("--scale", type=int, default=None,
+                   help="resolution of the checkpoint in pixels (default: inferred from its tensor shapes)")
+    p.add_argument("--batch_size", type=int, default=64, help="fixed batch size of the exported graph (default 64)")
+    p.add_argument("--file_name", default="PGAN", help="output name without extension (default PGAN)")
+    p.add_argument("--file_format", default="MINDIR", choices=["MINDIR"],
+                   help="export format (only MINDIR; ONNX fails on this network's ops)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Export the generator; return 0 on success, 2 on a configuration or checkpoint error."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.batch_size < 1:
+            raise ConfigError("--batch_size must be at least 1")
+        cfg = config_from_args(args) if (args.config_path or args.preset) else None
+        from .generator_io import build_generator, ensure_device
+
+        ensure_device(args.device_target, args.device_id)
+        g = build_generator(args.checkpoint_g, cfg=cfg, scale=args.scale,
+                            lrelu_torgb=None if cfg else bool(args.variant == "modelzoo"))
+    except (ConfigError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from .generator_io import export_mindir
+
+    name = args.file_name[:-len(".mindir")] if args.file_name.lower().endswith(".mindir") else args.file_name
+    info = export_mindir(g, args.batch_size, Path(name + ".mindir"))
+    print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in info.items()}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
