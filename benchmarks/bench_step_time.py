@@ -1,0 +1,64 @@
+"""Train-iteration benchmarks per scale and phase (step-time scenario's building blocks), plus loss ranges."""
+import numpy as np
+import pytest
+
+from harness.runner import run_scenario
+from harness.scenarios.common import resolve_config
+from harness.scenarios.step_time import phase_records, scale_steps
+from harness.timing import time_split
+
+from conftest import bench_setting
+
+
+def _bench_preset(bench_ctx, preset: str, benchmark_case):
+    ctx = bench_ctx.replace(scenario="step-time", preset=preset)
+    cfg = resolve_config(ctx)
+    for st in scale_steps(ctx, cfg):
+        for phase, alpha in st.phases():
+            benchmark_case(ctx, st, phase, alpha)
+
+
+def test_step_time_per_scale(benchmark, bench_ctx, rounds):
+    """One full train iteration per scale and phase at the suite's preset, in graph (jit) mode."""
+    if bench_ctx.devices > 1:  # data parallel: the scenario itself runs the ranks through msrun
+        out = benchmark.pedantic(run_scenario, args=("step-time", bench_ctx.out_dir, bench_ctx.preset,
+                                 bench_ctx.device, bench_ctx.devices, bench_ctx.variant, {"iters": str(rounds)}),
+                                 kwargs={"seed": bench_ctx.seed}, rounds=1, iterations=1)
+        benchmark.extra_info["records_dir"] = str(out)
+        return
+    results = {}
+
+    def case(ctx, st, phase, alpha):
+        t = time_split(st.fetch, st.compute_at(alpha), warmup=2, min_count=rounds)
+        ctx.emit(phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples))
+        results[f"{st.scale}/{phase}"] = {"median_s": float(np.median(t.compute.samples)), "compile_s": t.compute.first_s}
+
+    benchmark.pedantic(_bench_preset, args=(bench_ctx, bench_ctx.preset, case), rounds=1, iterations=1)
+    benchmark.extra_info["median_step_s"] = results
+
+
+@pytest.mark.skipif(bench_setting("full_width", "1") != "1", reason="full-width benchmark disabled")
+@pytest.mark.parametrize("scale_index", [0, 1, 2])
+def test_full_width_iteration(benchmark, bench_ctx, scale_index, rounds):
+    """One train iteration of the card's full-width network (512 channels, batch 16) at scales 4, 8, 16."""
+    ctx = bench_ctx.replace(scenario="step-time", preset="full-4-16")
+    cfg = resolve_config(ctx)
+    for st in scale_steps(ctx, cfg):
+        if st.s_idx != scale_index:
+            continue
+        compute = st.compute_at(0.0)
+        real = st.fetch()
+        benchmark.pedantic(lambda: compute(real), rounds=max(2, rounds // 3), warmup_rounds=1, iterations=1)
+        med = benchmark.stats.stats.median
+        benchmark.extra_info.update(scale=st.scale, batch_size=cfg.batch_size, median_step_s=med,
+                                    images_per_s=cfg.batch_size / med, flops_per_s=st.flops / med)
+        ctx.emit(phase_records(ctx, st, "stable", 0.0, list(benchmark.stats.stats.data), [0.0]))
+        return
+
+
+def test_loss_ranges(benchmark, bench_ctx):
+    """Train the suite's preset end to end and record per-step losses (the loss-ranges scenario)."""
+    out = benchmark.pedantic(run_scenario, args=("loss-ranges", bench_ctx.out_dir, bench_ctx.preset,
+                             bench_ctx.device, bench_ctx.devices, bench_ctx.variant, {}),
+                             kwargs={"seed": bench_ctx.seed}, rounds=1, iterations=1)
+    benchmark.extra_info["records_dir"] = str(out)

@@ -1,0 +1,23 @@
+"""Convert pytest-benchmark JSON (``--benchmark-json``) into harness records, so one report covers both."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .records import make_record
+
+
+def benchmark_records(json_path: str | Path, run_id: str, meta: dict, params: dict) -> list[dict]:
+    """Return one ``bench_time`` record per benchmark (raw round times as samples, extra_info in labels)."""
+    data = json.loads(Path(json_path).read_text())
+    out = []
+    for b in data.get("benchmarks", []):
+        stats = b.get("stats", {})
+        samples = stats.get("data")
+        labels = {"name": b.get("name"), "group": b.get("group"), "rounds": stats.get("rounds"),
+                  **{k: v for k, v in (b.get("extra_info") or {}).items() if not isinstance(v, (dict, list))}}
+        out.append(make_record(run_id=run_id, scenario="bench", source="pytest-benchmark", metric="bench_time",
+                               unit="s", value=stats.get("median"), samples=samples, labels=labels,
+                               params={**params, "fullname": b.get("fullname")}, meta=meta,
+                               flags=[] if samples else ["summary-only"]))
+    return out

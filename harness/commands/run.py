@@ -1,0 +1,69 @@
+"""``pgan-harness run SCENARIO``: run a registered scenario on 1 or N devices and append its records."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pgan_ref.cli_common import parse_sets
+from pgan_ref.config import ConfigError, list_presets
+from pgan_ref.device import DEVICES
+
+from .. import registry
+
+
+def register(sub) -> None:
+    """Add the ``run`` subcommand."""
+    from .. import scenarios  # noqa: F401  (registers every scenario for the help text)
+
+    lines = []
+    for s in registry.SCENARIOS.values():
+        opts = "; ".join(f"{o.name}: {o.help} (default {o.default})" for o in s.options)
+        lines.append(f"  {s.name:16s} {s.help}" + (f"\n  {'':16s} --set keys: {opts}" if opts else ""))
+    p = sub.add_parser("run", help="run a scenario and append its records under --out",
+                       description="Run a scenario; records go to OUT/records.jsonl, events to OUT/events-*.log."
+                                   "\n\nscenarios:\n" + "\n".join(lines),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", choices=sorted(registry.SCENARIOS), help="scenario to run")
+    p.add_argument("--preset", default="cpu-smoke", choices=list_presets(),
+                   help="training configuration preset (default cpu-smoke; modelzoo-910 is the card's)")
+    p.add_argument("--device", default="CPU", choices=DEVICES, help="device kind (default CPU)")
+    p.add_argument("--devices", type=int, default=1,
+                   help="data-parallel devices in all; >1 launches that many msrun workers (default 1)")
+    p.add_argument("--variant", default="reference", choices=["reference", "modelzoo"],
+                   help="model behaviour: reference (paper) or modelzoo (all ModelZoo deviations on)")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="override a config key or a scenario option (repeatable), e.g. --set iters=20 "
+                        "--set deviations.d2_maxpool_downsample=true")
+    p.add_argument("--out", default="results", help="results directory (default ./results)")
+    p.add_argument("--seed", type=int, default=None, help="run seed (default: a fresh random seed, logged)")
+    multi = p.add_argument_group("multi-host (msrun)", "span several machines: run the same command on each "
+                                 "host with its --node-rank; --devices counts devices on all hosts")
+    multi.add_argument("--node-rank", type=int, default=0, help="this host's index (0 hosts the scheduler)")
+    multi.add_argument("--master-addr", default="127.0.0.1", help="address of host 0 (default 127.0.0.1)")
+    multi.add_argument("--master-port", type=int, default=None,
+                       help="scheduler port (default: a free port; required on hosts other than 0)")
+    multi.add_argument("--local-devices", type=int, default=None,
+                       help="devices on this host (default: all --devices)")
+    multi.add_argument("--timeout", type=float, default=3600.0, help="fail the run after this many seconds")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    """Run the scenario; return 0, or 2 on a configuration/usage error, 1 when the run failed."""
+    from ..launch import LaunchError
+    from ..runner import Topology, run_scenario
+
+    try:
+        out = run_scenario(args.scenario, Path(args.out), args.preset, args.device, args.devices, args.variant,
+                           parse_sets(args.set), seed=args.seed,
+                           topology=Topology(args.node_rank, args.master_addr, args.master_port,
+                                             args.local_devices, args.timeout))
+    except (ConfigError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except LaunchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"records appended to {out / 'records.jsonl'}")
+    return 0

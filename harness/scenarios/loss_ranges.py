@@ -1,0 +1,40 @@
+"""Scenario ``loss-ranges``: train the preset's schedule and record every step's G/D loss, GP, drift and alpha."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from pgan_ref.trainer import Trainer
+
+from ..registry import Option, scenario
+from .common import data_folder, resolve_config
+
+CARD_SAMPLING = 100  # the ModelZoo log prints one single-step value every 100 iterations
+DIVERGED = 1e6  # |loss| beyond this counts as diverged
+
+
+@scenario("loss-ranges", help="train the preset and record per-step G/D losses, GP, drift, alpha per scale",
+          options=(Option("data", "training image folder (default: a synthetic folder in the cache)"),),
+          multi_device=True)
+def run(ctx) -> list[dict]:
+    """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts."""
+    cfg = resolve_config(ctx)
+    steps: dict[int, list] = defaultdict(list)
+    trainer = Trainer(cfg, data_folder(ctx), ctx.out_dir / f"train-{ctx.run_id}", rank=ctx.rank,
+                      group_size=ctx.devices, on_step=lambda r: steps[r.scale].append(r), log=None)
+    trainer.run()
+    records = []
+    for scale, rows in steps.items():
+        base = {"scale": scale, "batch_size": cfg.batch_size, "devices": ctx.devices, "rank": ctx.rank,
+                "sample_every": 1, "card_sampling": CARD_SAMPLING}
+        for metric in ("loss_g", "loss_d", "gp", "drift", "alpha"):
+            vals = [getattr(r, metric) for r in rows]
+            finite = [v for v in vals if math.isfinite(v)]
+            card = vals[CARD_SAMPLING - 1::CARD_SAMPLING]
+            labels = {**base, "nonfinite": len(vals) - len(finite),
+                      "diverged": sum(abs(v) > DIVERGED for v in finite),
+                      "card_min": min(card) if card else None, "card_max": max(card) if card else None}
+            value = float(sorted(finite)[len(finite) // 2]) if finite else float("nan")
+            records.append(ctx.record(metric, "1", value, samples=vals, labels=labels,
+                                      flags=["sums-over-batch"]))
+    return records

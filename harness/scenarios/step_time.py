@@ -1,0 +1,123 @@
+"""Scenario ``step-time``: compile time and steady-state train-step time per scale and phase, on 1 or N devices."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+from mindspore import Tensor
+
+from pgan_ref.data import iterate_batches, list_images
+from pgan_ref.flops import iteration_flops
+from pgan_ref.schedule import fade_iterations, iterations
+from pgan_ref.train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
+from pgan_ref.trainer import grow
+
+from ..registry import Option, scenario
+from ..timing import measure_overhead, time_split
+from .common import data_folder, option, resolve_config
+
+PHASES = (("fade", 0.5), ("stable", 0.0))  # alpha inside the fade-in, and after it
+
+
+@dataclass
+class ScaleStep:
+    """One scale's compiled step with its data iterator, ready to time: ``compute(fetch())`` per iteration."""
+
+    scale: int
+    s_idx: int
+    nets: StepNets
+    fetch: Callable[[], np.ndarray]
+    compute_at: Callable[[float], Callable[[np.ndarray], list]]
+    close: Callable[[], None]
+    base_labels: dict
+    fade_iterations: int
+    flops: float
+
+    def phases(self):
+        """Return the (phase, alpha) pairs timed at this scale (no fade at the first scale)."""
+        return PHASES if self.s_idx > 0 else PHASES[1:]
+
+    def labels(self, phase: str, alpha: float) -> dict:
+        """Return the record labels of one phase."""
+        n = self.base_labels["iterations"]
+        return {**self.base_labels, "phase": phase, "alpha": alpha,
+                "phase_iterations": self.fade_iterations if phase == "fade" else n - self.fade_iterations}
+
+
+def scale_steps(ctx, cfg) -> Iterator[ScaleStep]:
+    """Yield a ready-to-time ``ScaleStep`` per scale of ``cfg``, growing the networks like the trainer."""
+    files = list_images(data_folder(ctx))
+    bs, n_dev = cfg.batch_size, ctx.devices
+    noise = NoiseSource(cfg.seed, ctx.rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+    prev = None
+    for s_idx, scale in enumerate(cfg.scales):
+        g, d, avg = grow(cfg, s_idx, prev, cfg.seed)
+        for cell, name in ((g, "G"), (d, "D"), (avg, "AvG")):
+            prefix_parameters(cell, name)
+        nets = StepNets(g, d, avg, make_adam(d, cfg, "optD"), make_adam(g, cfg, "optG"))
+        step = build_step(nets, cfg, group_size=n_dev, fade_real=s_idx > 0 and not cfg.deviations.d3_no_real_fade)
+        batches = iterate_batches(files, scale, bs, rank=ctx.rank, group_size=n_dev, seed=cfg.seed + s_idx,
+                                  crop=not cfg.deviations.d8_no_crop, mirror=cfg.effective_mirror(),
+                                  num_workers=cfg.num_workers)
+
+        def compute_at(alpha, step=step):
+            a = Tensor(np.float32(alpha))
+
+            def compute(real):
+                out = step(Tensor(real), noise.latents(bs, cfg.latent), noise.latents(bs, cfg.latent), a,
+                           noise.mix(bs))
+                return [o.asnumpy() for o in out]  # waits for the device
+
+            return compute
+
+        n_it = iterations(cfg.num_batch[s_idx], n_dev)
+        yield ScaleStep(scale, s_idx, nets, lambda b=batches: next(b), compute_at, batches.close,
+                        {"scale": scale, "batch_size": bs, "devices": n_dev, "rank": ctx.rank, "iterations": n_it},
+                        min(n_it, fade_iterations(cfg.alpha_jumps[s_idx], cfg.alpha_size_jumps[s_idx], n_dev)),
+                        iteration_flops(cfg.latent, cfg.depth[:s_idx + 1], bs))
+        batches.close()
+        prev = (g, d)
+
+
+def param_checksum(cells) -> float:
+    """Return a float64 sum of every parameter, to compare ranks after data-parallel steps."""
+    return float(sum(np.asarray(p.asnumpy(), np.float64).sum() for c in cells for p in c.trainable_params()))
+
+
+def phase_records(ctx, st: ScaleStep, phase: str, alpha: float, compute_s: list, data_s: list) -> list[dict]:
+    """Return the step-time, data-time, throughput and FLOP/s records of one timed phase."""
+    labels = st.labels(phase, alpha)
+    med = float(np.median(compute_s))
+    images = st.base_labels["batch_size"] * st.base_labels["devices"]
+    return [ctx.record("step_time", "s", med, samples=compute_s, labels=labels),
+            ctx.record("data_time", "s", float(np.median(data_s)), samples=data_s, labels=labels),
+            ctx.record("throughput", "images/s", images / med, labels=labels),
+            ctx.record("flops_achieved", "FLOP/s", st.flops / med, labels={**labels, "flops_per_iteration": st.flops})]
+
+
+@scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha), 1 or N devices",
+          options=(Option("iters", "timed iterations per scale and phase", 10, int),
+                   Option("warmup", "untimed iterations after the compile call", 2, int),
+                   Option("data", "training image folder (default: a synthetic folder in the cache)")),
+          multi_device=True)
+def run(ctx) -> list[dict]:
+    """Return step-time, data-time, compile-time, throughput and FLOP/s records for every scale."""
+    cfg = resolve_config(ctx)
+    iters, warmup = option(ctx, "iters", 10), option(ctx, "warmup", 2)
+    records, medians, last = [], [], None
+    for st in scale_steps(ctx, cfg):
+        compile_s = None
+        for phase, alpha in st.phases():
+            t = time_split(st.fetch, st.compute_at(alpha), warmup=warmup, min_count=iters)
+            compile_s = t.compute.first_s if compile_s is None else compile_s
+            records += phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples)
+            medians.append(float(np.median(t.compute.samples)))
+        records.append(ctx.record("compile_time", "s", compile_s,
+                                  labels={"scale": st.scale, "devices": ctx.devices, "rank": ctx.rank}))
+        last = st
+    overhead = measure_overhead()
+    records.append(ctx.record("harness_overhead", "fraction of step", overhead["timed_call_s"] / min(medians),
+                              labels={"devices": ctx.devices, "rank": ctx.rank, **overhead}))
+    ctx.checksum = param_checksum([last.nets.g, last.nets.d])
+    return records
