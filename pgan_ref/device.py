@@ -7,8 +7,9 @@ DEVICES = ("CPU", "GPU", "Ascend")
 
 
 def launched_by_msrun() -> bool:
-    """Return True when this process is an msrun worker (it exports MS_ROLE and MS_WORKER_NUM)."""
-    return os.environ.get("MS_ROLE") == "MS_WORKER" and int(os.environ.get("MS_WORKER_NUM", "1")) > 1
+    """Return True when msrun started this process: a worker, or the scheduler (MS_ROLE=MS_SCHED) that
+    runs the same script and must call ``init()`` to serve the cluster."""
+    return bool(os.environ.get("MS_ROLE"))
 
 
 def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int, int]:
@@ -24,6 +25,6 @@ def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int
         return 0, 1
     from mindspore.communication import get_group_size, get_rank, init
 
-    init()  # HCCL on Ascend, NCCL on GPU, mccl on CPU
+    init()  # HCCL on Ascend, NCCL on GPU, mccl on CPU; the scheduler process serves the cluster and exits here
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
     return get_rank(), get_group_size()
