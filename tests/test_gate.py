@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -144,7 +142,7 @@ def test_calibrate_command_uses_run_scenario(tmp_path, monkeypatch):
         calls.append((name, preset, overrides))
         return write_run(out_dir, out_dir.name, seed=len(calls))
 
-    monkeypatch.setitem(sys.modules, "harness.commands.run", types.SimpleNamespace(run_scenario=run_scenario))
+    monkeypatch.setattr("harness.runner.run_scenario", run_scenario)
     out = tmp_path / "calibration.json"
     assert main(["calibrate", "step-time", "--out-dir", str(tmp_path / "aa"), "--calibration", str(out),
                  "--set", "steps=5"]) == 0

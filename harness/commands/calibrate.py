@@ -17,7 +17,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scenario ``--runs`` times into separate directories and write the calibration file."""
-    from .run import run_scenario  # lazy: the run command imports the scenarios (and MindSpore)
+    from ..runner import run_scenario  # lazy: the runner imports the scenarios (and MindSpore)
 
     if args.runs < 2:
         print("calibrate needs --runs >= 2", file=sys.stderr)
