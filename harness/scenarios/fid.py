@@ -1,0 +1,39 @@
+"""Scenario ``fid``: FID/KID of the AvG generator's samples (alpha 0, seeded latents) against a real folder."""
+from __future__ import annotations
+
+from pgan_ref.generator_io import build_generator, generate, sample_latents, to_uint8
+
+from ..registry import Option, scenario
+from .common import data_folder, option, resolve_config
+
+
+@scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
+          options=(Option("checkpoint", "AvG checkpoint (required: a trained generator)"),
+                   Option("real", "real image folder (default: the synthetic training folder)"),
+                   Option("n", "generated images (and real images used)", 256, int),
+                   Option("preprocess", "pytorch-fid | clean | tf1", "pytorch-fid", str)))
+def run(ctx) -> list[dict]:
+    """Return fid and kid records whose labels carry the protocol manifest."""
+    from harness.fid import compute_fid
+
+    cfg = resolve_config(ctx)
+    ckpt = option(ctx, "checkpoint", None, str)
+    if ckpt is None:
+        raise ValueError("the fid scenario needs --set checkpoint=PATH/TO/AvG_i.ckpt (a trained generator)")
+    g = build_generator(ckpt, cfg=cfg)
+    n, mode = option(ctx, "n", 256), option(ctx, "preprocess", "pytorch-fid", str)
+    real = option(ctx, "real", None, str) or data_folder(ctx)
+
+    def fake_batches(batch=32):
+        for start in range(0, n, batch):
+            z = sample_latents(min(batch, n - start), cfg.latent, seed=ctx.seed + start)
+            yield to_uint8(generate(g, z, alpha=0.0))
+
+    r = compute_fid(real, fake_batches, preprocess=mode, n=n, seed=ctx.seed, kid_subsets=20,
+                    kid_subset_size=min(100, n), bootstrap=50)
+    labels = {"n": n, "preprocess": mode, "checkpoint": str(ckpt), "manifest": r["manifest"]}
+    recs = [ctx.record("fid", "1", r["fid"], labels=labels,
+                       params={**ctx.params, "fid_bootstrap": r.get("fid_bootstrap")})]
+    if "kid" in r:
+        recs.append(ctx.record("kid", "1", r["kid"], labels={**labels, "kid_std": r.get("kid_std")}))
+    return recs
