@@ -29,7 +29,10 @@ def make_adam(net: nn.Cell, cfg, prefix: str) -> nn.Adam:
     """Return a fresh Adam for ``net`` with the config's betas (beta1 0 is run as 1e-12, equal in float32)."""
     beta1 = max(cfg.effective_beta1(), 1e-12)  # nn.Adam requires 0 < beta1; 1e-12 is 0 to float32 precision
     opt = nn.Adam(net.trainable_params(), learning_rate=cfg.lr, beta1=beta1, beta2=cfg.beta2, eps=cfg.adam_eps)
-    prefix_parameters(opt, prefix)
+    own = set(id(p) for p in opt.parameters)
+    for p in opt.get_parameters():  # step counters and beta powers; moments already carry the net's name
+        if id(p) not in own and not p.name.startswith(prefix + "."):
+            p.name = f"{prefix}.{p.name}"
     return opt
 
 

@@ -93,7 +93,8 @@ class Trainer:
                 for name, net in (("G", g), ("D", d), ("AvG", avg)):
                     ckpt.load_net(net, folder / f"{name}_{state['i']}.ckpt")
                 start_i = state["i"] if state["i"] < self._iters(s_idx) else None
-                if start_i is None:  # that scale had finished
+                if start_i is None:  # that scale had finished: continue the noise stream from its end
+                    self.noise.set_state(state["rng"])
                     prev = (g, d)
                     resume = None
                     start_idx = s_idx + 1
