@@ -39,3 +39,22 @@ def config_from_args(args):
     preset = args.preset or (None if args.config_path else "cpu-smoke")
     return load_config(args.config_path, preset=preset if not args.config_path else None, variant=args.variant,
                        overrides=parse_sets(args.set))
+
+
+def add_generator_args(p: argparse.ArgumentParser) -> None:
+    """Add --checkpoint_g, the config arguments and --scale (for the eval and export entry points)."""
+    p.add_argument("--checkpoint_g", required=True, help="averaged-generator checkpoint, e.g. ckpt/128/AvG_96000.ckpt")
+    add_config_args(p)
+    p.add_argument("--scale", type=int, default=None,
+                   help="resolution of the checkpoint in pixels (default: inferred from its tensor shapes); "
+                        "replaces the ModelZoo's 'edit eval.py' step and is checked against the checkpoint")
+
+
+def generator_from_args(args):
+    """Return the generator of ``--checkpoint_g`` on the chosen device, shapes checked against config/--scale."""
+    from .generator_io import build_generator, ensure_device
+
+    cfg = config_from_args(args) if (args.config_path or args.preset) else None
+    ensure_device(args.device_target, args.device_id)
+    return build_generator(args.checkpoint_g, cfg=cfg, scale=args.scale,
+                           lrelu_torgb=None if cfg else args.variant == "modelzoo")

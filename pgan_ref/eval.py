@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from . import _env  # noqa: F401
-from .cli_common import add_config_args, config_from_args
+from .cli_common import add_generator_args, generator_from_args
 from .config import ConfigError
 from .generator_io import CheckpointError
 
@@ -14,11 +14,7 @@ from .generator_io import CheckpointError
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the eval CLI."""
     p = argparse.ArgumentParser(prog="python -m pgan_ref.eval", description=__doc__)
-    p.add_argument("--checkpoint_g", required=True, help="averaged-generator checkpoint, e.g. ckpt/128/AvG_96000.ckpt")
-    add_config_args(p)
-    p.add_argument("--scale", type=int, default=None,
-                   help="resolution of the checkpoint in pixels (default: inferred from its tensor shapes); "
-                        "replaces the ModelZoo's 'edit eval.py' step and is checked against the checkpoint")
+    add_generator_args(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the numpy latents (default 0)")
     p.add_argument("--n_images", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--nrow", type=int, default=8, help="images per grid row (default 8)")
@@ -35,16 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.n_images < 1:
             raise ConfigError("--n_images must be at least 1")
-        cfg = config_from_args(args) if (args.config_path or args.preset) else None
-        from .generator_io import build_generator, ensure_device, generate, sample_latents, save_grid
-
-
-        ensure_device(args.device_target, args.device_id)
-        g = build_generator(args.checkpoint_g, cfg=cfg, scale=args.scale,
-                            lrelu_torgb=None if cfg else bool(args.variant == "modelzoo"))
+        g = generator_from_args(args)
     except (ConfigError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from .generator_io import generate, sample_latents, save_grid
+
     z = sample_latents(args.n_images, g.latent, args.seed)
     images = generate(g, z, alpha=args.alpha, batch_size=args.batch_size)
     out = save_grid(images, Path(args.output_dir) / args.file_name, nrow=args.nrow)

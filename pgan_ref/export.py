@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from . import _env  # noqa: F401
-from .cli_common import add_config_args, config_from_args
+from .cli_common import add_generator_args, generator_from_args
 from .config import ConfigError
 from .generator_io import CheckpointError
 
@@ -20,10 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the export CLI."""
     p = argparse.ArgumentParser(prog="python -m pgan_ref.export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint_g", required=True, help="averaged-generator checkpoint, e.g. ckpt/128/AvG_96000.ckpt")
-    add_config_args(p)
-    p.add_argument("--scale", type=int, default=None,
-                   help="resolution of the checkpoint in pixels (default: inferred from its tensor shapes)")
+    add_generator_args(p)
     p.add_argument("--batch_size", type=int, default=64, help="fixed batch size of the exported graph (default 64)")
     p.add_argument("--file_name", default="PGAN", help="output name without extension (default PGAN)")
     p.add_argument("--file_format", default="MINDIR", choices=["MINDIR"],
@@ -37,12 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.batch_size < 1:
             raise ConfigError("--batch_size must be at least 1")
-        cfg = config_from_args(args) if (args.config_path or args.preset) else None
-        from .generator_io import build_generator, ensure_device
-
-        ensure_device(args.device_target, args.device_id)
-        g = build_generator(args.checkpoint_g, cfg=cfg, scale=args.scale,
-                            lrelu_torgb=None if cfg else bool(args.variant == "modelzoo"))
+        g = generator_from_args(args)
     except (ConfigError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
