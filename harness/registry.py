@@ -41,6 +41,16 @@ class RunContext:
         return {"preset": self.preset, "device": self.device, "devices": self.devices,
                 "variant": self.variant, "overrides": dict(self.overrides)}
 
+    def options(self) -> dict:
+        """Return the scenario's declared options: ``--set`` values converted with their types, else defaults."""
+        return {o.name: o.default if self.overrides.get(o.name) is None else o.type(self.overrides[o.name])
+                for o in get(self.scenario).options}
+
+    def config_overrides(self) -> dict:
+        """Return the ``--set`` pairs that are not scenario options: they override the training config."""
+        names = {o.name for o in get(self.scenario).options}
+        return {k: v for k, v in self.overrides.items() if k not in names}
+
     def record(self, metric: str, unit: str, value: float, **kw) -> dict:
         """Build one record for this run (see ``records.make_record``) without writing it."""
         kw.setdefault("seeds", {"run": self.seed})
@@ -49,7 +59,7 @@ class RunContext:
                            value=value, meta=self.meta, params=self.params, **kw)
 
     def emit(self, records: list[dict]) -> None:
-        """Append records to the store durably (rank 0 only writes in multi-rank runs unless labelled)."""
+        """Append records to the store durably (every rank appends; records carry a ``rank`` label)."""
         self.store.append(records)
 
     def replace(self, **changes) -> "RunContext":

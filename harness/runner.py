@@ -72,8 +72,9 @@ def _run_msrun(ctx, topo: Topology) -> Path:
     from .scenarios.common import data_folder
 
     overrides = dict(ctx.overrides)
-    if ctx.scenario in ("step-time", "loss-ranges") and "data" not in overrides:
-        overrides["data"] = str(data_folder(ctx))  # made once here, not raced by the ranks
+    opts = ctx.options()
+    if "data" in opts and opts["data"] is None:  # the scenario reads images: make the folder once, not per rank
+        overrides["data"] = str(data_folder(ctx))
     args = ["-m", "harness.worker", ctx.scenario, "--run-id", ctx.run_id, "--out", str(ctx.out_dir.resolve()),
             "--preset", ctx.preset, "--device", ctx.device, "--devices", str(ctx.devices),
             "--variant", ctx.variant, "--seed", str(ctx.seed)]

@@ -4,25 +4,26 @@ from __future__ import annotations
 from pgan_ref.generator_io import build_generator, generate, sample_latents, to_uint8
 
 from ..registry import Option, scenario
-from .common import data_folder, option, resolve_config
+from .common import DATA_OPTIONS, data_folder, resolve_config
 
 
 @scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
           options=(Option("checkpoint", "AvG checkpoint (required: a trained generator)"),
                    Option("real", "real image folder (default: the synthetic training folder)"),
                    Option("n", "generated images (and real images used)", 256, int),
-                   Option("preprocess", "pytorch-fid | clean | tf1", "pytorch-fid", str)))
+                   Option("preprocess", "pytorch-fid | clean | tf1", "pytorch-fid", str), *DATA_OPTIONS))
 def run(ctx) -> list[dict]:
     """Return fid and kid records whose labels carry the protocol manifest."""
     from harness.fid import compute_fid
 
     cfg = resolve_config(ctx)
-    ckpt = option(ctx, "checkpoint", None, str)
+    opts = ctx.options()
+    ckpt = opts["checkpoint"]
     if ckpt is None:
         raise ValueError("the fid scenario needs --set checkpoint=PATH/TO/AvG_i.ckpt (a trained generator)")
     g = build_generator(ckpt, cfg=cfg)
-    n, mode = option(ctx, "n", 256), option(ctx, "preprocess", "pytorch-fid", str)
-    real = option(ctx, "real", None, str) or data_folder(ctx)
+    n, mode = opts["n"], opts["preprocess"]
+    real = opts["real"] or data_folder(ctx)
 
     def fake_batches(batch=32):
         for start in range(0, n, batch):

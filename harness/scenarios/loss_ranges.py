@@ -6,15 +6,15 @@ from collections import defaultdict
 
 from pgan_ref.trainer import Trainer
 
-from ..registry import Option, scenario
-from .common import data_folder, resolve_config
+from ..registry import scenario
+from .common import DATA_OPTIONS, data_folder, resolve_config
 
 CARD_SAMPLING = 100  # the ModelZoo log prints one single-step value every 100 iterations
 DIVERGED = 1e6  # |loss| beyond this counts as diverged
 
 
 @scenario("loss-ranges", help="train the preset and record per-step G/D losses, GP, drift, alpha per scale",
-          options=(Option("data", "training image folder (default: a synthetic folder in the cache)"),),
+          options=DATA_OPTIONS,
           multi_device=True)
 def run(ctx) -> list[dict]:
     """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts."""

@@ -28,18 +28,14 @@ OPTIONS = (
     Option("keep_mindir", "keep the exported files under {out}/mindir/ (else deleted after timing)", False,
            lambda s: str(s).lower() in ("1", "true", "yes")),
 )
-KEYS = {o.name for o in OPTIONS}
 
 
-def _options(overrides: dict) -> dict:
-    """Return the scenario options parsed from ``--set`` strings, with defaults filled in."""
-    out = {}
-    for o in OPTIONS:
-        raw = overrides.get(o.name)
-        out[o.name] = o.default if raw is None else o.type(raw)
+def _options(ctx: RunContext) -> dict:
+    """Return the scenario options (``RunContext.options``) with ``batch_sizes`` parsed and checked."""
+    out = ctx.options()
     out["batch_sizes"] = [int(b) for b in str(out["batch_sizes"]).split(",") if b.strip()]
     if not out["batch_sizes"] or min(out["batch_sizes"]) < 1:
-        raise ValueError(f"batch_sizes must be positive integers, got {overrides.get('batch_sizes')!r}")
+        raise ValueError(f"batch_sizes must be positive integers, got {ctx.overrides.get('batch_sizes')!r}")
     return out
 
 
@@ -77,9 +73,8 @@ def run(ctx: RunContext) -> list[dict]:
     from ..inference import export_mindir, load_runtime
     from ..timing import time_calls
 
-    opts = _options(ctx.overrides)
-    cfg = load_config(preset=ctx.preset, variant=ctx.variant,
-                      overrides={k: v for k, v in ctx.overrides.items() if k not in KEYS})
+    opts = _options(ctx)
+    cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
     ensure_device(ctx.device)
     from mindspore import Tensor
 

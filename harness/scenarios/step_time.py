@@ -15,7 +15,7 @@ from pgan_ref.trainer import grow
 
 from ..registry import Option, scenario
 from ..timing import measure_overhead, time_split
-from .common import data_folder, option, resolve_config
+from .common import DATA_OPTIONS, data_folder, resolve_config
 
 PHASES = (("fade", 0.5), ("stable", 0.0))  # alpha inside the fade-in, and after it
 
@@ -98,13 +98,13 @@ def phase_records(ctx, st: ScaleStep, phase: str, alpha: float, compute_s: list,
 
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha), 1 or N devices",
           options=(Option("iters", "timed iterations per scale and phase", 10, int),
-                   Option("warmup", "untimed iterations after the compile call", 2, int),
-                   Option("data", "training image folder (default: a synthetic folder in the cache)")),
+                   Option("warmup", "untimed iterations after the compile call", 2, int), *DATA_OPTIONS),
           multi_device=True)
 def run(ctx) -> list[dict]:
     """Return step-time, data-time, compile-time, throughput and FLOP/s records for every scale."""
     cfg = resolve_config(ctx)
-    iters, warmup = option(ctx, "iters", 10), option(ctx, "warmup", 2)
+    opts = ctx.options()
+    iters, warmup = opts["iters"], opts["warmup"]
     records, medians, last = [], [], None
     for st in scale_steps(ctx, cfg):
         compile_s = None
