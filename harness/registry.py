@@ -29,6 +29,7 @@ class RunContext:
     meta: dict = field(default_factory=dict)
     config_hash: str | None = None
     rank: int = 0
+    checksum: float | None = None  # set by data-parallel scenarios: parameter sum to compare ranks
 
     @property
     def store(self) -> RecordStore:

@@ -114,7 +114,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     except Exception as e:  # reported to the launcher, which judges success from these files
         worker_done(done_dir, status="error", error=f"{type(e).__name__}: {e}")
         raise
-    worker_done(done_dir, status="ok", records=len(records), checksum=getattr(ctx, "checksum", None))
+    worker_done(done_dir, status="ok", records=len(records), checksum=ctx.checksum)
     return 0
 
 

@@ -15,6 +15,7 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from .networks import local_params
+from .train_step import optimizer_state
 
 NETS = ("G", "AvG", "D")
 
@@ -60,8 +61,8 @@ def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn
     folder.mkdir(parents=True, exist_ok=True)
     for name in NETS:
         save_net(nets[name], folder / f"{name}_{i}.ckpt")
-    _atomic_save([{"name": p.name, "data": p.value()} for opt in optimizers for p in opt.get_parameters()
-                  if p not in set(opt.parameters)], folder / f"state_{i}.ckpt")
+    _atomic_save([{"name": p.name, "data": p.value()} for opt in optimizers for p in optimizer_state(opt)],
+                 folder / f"state_{i}.ckpt")
     tmp = folder / f"state_{i}.json.tmp"
     tmp.write_text(json.dumps(state))
     os.replace(tmp, folder / f"state_{i}.json")

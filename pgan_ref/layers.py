@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
-import mindspore as ms
 
 
 def _normal(rng: np.random.Generator, shape) -> Parameter:
@@ -94,4 +93,4 @@ def minibatch_stddev(x, group: int = 4):
 
 
 __all__ = ["EqualizedConv2d", "EqualizedLinear", "leaky_relu", "pixel_norm", "upscale2x", "avgpool2x",
-           "maxpool2x", "minibatch_stddev", "group_size_for", "ms"]
+           "maxpool2x", "minibatch_stddev", "group_size_for"]

@@ -14,7 +14,7 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from .layers import avgpool2x, upscale2x
-from .losses import DiscriminatorLoss, GeneratorLoss, shared_twin
+from .losses import DiscriminatorLoss, GeneratorLoss, draw_mix, shared_twin
 from .networks import Discriminator, Generator
 
 
@@ -29,11 +29,16 @@ def make_adam(net: nn.Cell, cfg, prefix: str) -> nn.Adam:
     """Return a fresh Adam for ``net`` with the config's betas (beta1 0 is run as 1e-12, equal in float32)."""
     beta1 = max(cfg.effective_beta1(), 1e-12)  # nn.Adam requires 0 < beta1; 1e-12 is 0 to float32 precision
     opt = nn.Adam(net.trainable_params(), learning_rate=cfg.lr, beta1=beta1, beta2=cfg.beta2, eps=cfg.adam_eps)
-    own = set(id(p) for p in opt.parameters)
-    for p in opt.get_parameters():  # step counters and beta powers; moments already carry the net's name
-        if id(p) not in own and not p.name.startswith(prefix + "."):
+    for p in optimizer_state(opt):  # unique names for moments, step counters and beta powers in one graph
+        if not p.name.startswith(prefix + "."):
             p.name = f"{prefix}.{p.name}"
     return opt
+
+
+def optimizer_state(opt: nn.Optimizer) -> list:
+    """Return the optimizer's own parameters (moments, step counters, beta powers), not the network's."""
+    network = {id(p) for p in opt.parameters}
+    return [p for p in opt.get_parameters() if id(p) not in network]
 
 
 class _DStepLoss(nn.Cell):
@@ -128,7 +133,7 @@ class NoiseSource:
 
     def mix(self, batch: int) -> Tensor:
         """Return GP mixing factors U[0, 1) of shape (batch, 1, 1, 1)."""
-        return Tensor(self.rng.random((batch, 1, 1, 1)).astype(np.float32))
+        return draw_mix(batch, self.rng)
 
     def fixed_normal_mix(self, batch: int) -> Tensor:
         """Return N(0, 1) mixing factors (ModelZoo D6: drawn once and fixed for a compiled graph)."""

@@ -29,7 +29,6 @@ class ScaleStep:
     nets: StepNets
     fetch: Callable[[], np.ndarray]
     compute_at: Callable[[float], Callable[[np.ndarray], list]]
-    close: Callable[[], None]
     base_labels: dict
     fade_iterations: int
     flops: float
@@ -72,11 +71,13 @@ def scale_steps(ctx, cfg) -> Iterator[ScaleStep]:
             return compute
 
         n_it = iterations(cfg.num_batch[s_idx], n_dev)
-        yield ScaleStep(scale, s_idx, nets, lambda b=batches: next(b), compute_at, batches.close,
-                        {"scale": scale, "batch_size": bs, "devices": n_dev, "rank": ctx.rank, "iterations": n_it},
-                        min(n_it, fade_iterations(cfg.alpha_jumps[s_idx], cfg.alpha_size_jumps[s_idx], n_dev)),
-                        iteration_flops(cfg.latent, cfg.depth[:s_idx + 1], bs))
-        batches.close()
+        try:  # the data iterator is closed also when the consumer stops early
+            yield ScaleStep(scale, s_idx, nets, lambda b=batches: next(b), compute_at,
+                            {"scale": scale, "batch_size": bs, "devices": n_dev, "rank": ctx.rank, "iterations": n_it},
+                            min(n_it, fade_iterations(cfg.alpha_jumps[s_idx], cfg.alpha_size_jumps[s_idx], n_dev)),
+                            iteration_flops(cfg.latent, cfg.depth[:s_idx + 1], bs))
+        finally:
+            batches.close()
         prev = (g, d)
 
 
