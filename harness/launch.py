@@ -33,7 +33,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import deque
@@ -41,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from pgan_ref.fileio import write_text_atomic
 
 LAUNCH_ID_ENV = "PGAN_LAUNCH_ID"
 DONE_PATTERN = "rank_{rank}.done.json"
@@ -73,13 +74,7 @@ def worker_done(results_dir: str | Path, status: str = "ok", **info) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / DONE_PATTERN.format(rank=rank)
     row = {"rank": rank, "status": status, "pid": os.getpid(), "time": time.time(), **info}
-    fd, tmp = tempfile.mkstemp(dir=results_dir, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(row, f, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps(row, default=str))
 
 
 # ------------------------------------------------------------------------------------------- launcher

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgan_ref.fileio import append_lines
+
 PREFIX = ":::MLLOG "
 
 POINT_IN_TIME = "POINT_IN_TIME"
@@ -89,14 +91,7 @@ class MLLogger:
         obj = {"namespace": self.namespace, "time_ms": self._last_ms, "event_type": event_type, "key": key,
                "value": value, "metadata": {"file": os.path.basename(caller.f_code.co_filename),
                                             "lineno": caller.f_lineno, **(metadata or {})}}
-        line = PREFIX + json.dumps(obj, default=_jsonable) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_lines(self.path, [PREFIX + json.dumps(obj, default=_jsonable)])
         return obj
 
     def start(self, key: str, value=None, metadata: dict | None = None) -> dict:

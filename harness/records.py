@@ -39,6 +39,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from pgan_ref._env import speed_env
+from pgan_ref.fileio import append_lines
 
 SCHEMA_VERSION = 1
 RECORDS_FILE = "records.jsonl"
@@ -180,18 +181,7 @@ def append_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
 
     A process killed mid-way leaves every earlier row intact; a torn last line is skipped on read.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        for row in rows:
-            os.write(fd, (json.dumps(row, default=_json_default, allow_nan=True) + "\n").encode())
-            n += 1
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return n
+    return append_lines(path, (json.dumps(row, default=_json_default, allow_nan=True) for row in rows))
 
 
 class RecordStore:

@@ -14,6 +14,7 @@ from pathlib import Path
 import mindspore as ms
 from mindspore import Tensor, nn
 
+from .fileio import write_text_atomic
 from .networks import local_params
 from .train_step import optimizer_state
 
@@ -63,9 +64,7 @@ def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn
         save_net(nets[name], folder / f"{name}_{i}.ckpt")
     _atomic_save([{"name": p.name, "data": p.value()} for opt in optimizers for p in optimizer_state(opt)],
                  folder / f"state_{i}.ckpt")
-    tmp = folder / f"state_{i}.json.tmp"
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, folder / f"state_{i}.json")
+    write_text_atomic(folder / f"state_{i}.json", json.dumps(state))
 
 
 def load_optimizer_state(optimizers: list[nn.Cell], path: Path) -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Callable
+
+from .fileio import append_lines
 
 
 def step_line(i: int, alpha: float, loss_g: float, loss_d: float, overflow: bool = False) -> str:
@@ -25,19 +26,12 @@ class TrainLog:
 
     def __init__(self, steps_path: Path | None, emit: Callable[[str], None] = print):
         self.steps_path, self.emit = steps_path, emit
-        if steps_path is not None:
-            steps_path.parent.mkdir(parents=True, exist_ok=True)
 
     def line(self, text: str) -> None:
         """Emit one log line."""
         self.emit(text)
 
     def step(self, row: dict) -> None:
-        """Append one per-step record durably (one O_APPEND write)."""
-        if self.steps_path is None:
-            return
-        fd = os.open(self.steps_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, (json.dumps(row) + "\n").encode())
-        finally:
-            os.close(fd)
+        """Append one per-step record (one O_APPEND write; no fsync on the training hot path)."""
+        if self.steps_path is not None:
+            append_lines(self.steps_path, [json.dumps(row)], fsync=False)
