@@ -36,9 +36,8 @@ def parse_sets(items: list[str]) -> dict:
 
 def config_from_args(args):
     """Return the PGANConfig selected by parsed arguments."""
-    preset = args.preset or (None if args.config_path else "cpu-smoke")
-    return load_config(args.config_path, preset=preset if not args.config_path else None, variant=args.variant,
-                       overrides=parse_sets(args.set))
+    preset = None if args.config_path else (args.preset or "cpu-smoke")
+    return load_config(args.config_path, preset=preset, variant=args.variant, overrides=parse_sets(args.set))
 
 
 def add_generator_args(p: argparse.ArgumentParser) -> None:

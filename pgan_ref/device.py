@@ -20,7 +20,10 @@ def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int
         raise ValueError(f"unknown device {device_target!r}; choose one of {', '.join(DEVICES)}")
     if device_id is None and device_target != "CPU":
         device_id = int(os.environ.get("DEVICE_ID", "0"))
-    ms.set_device(device_target, device_id) if device_id is not None else ms.set_device(device_target)
+    if device_id is None:
+        ms.set_device(device_target)
+    else:
+        ms.set_device(device_target, device_id)
     if not launched_by_msrun():
         return 0, 1
     from mindspore.communication import get_group_size, get_rank, init
