@@ -14,8 +14,12 @@ DATA_OPTIONS = (Option("data", "training image folder (default: a seeded synthet
 
 
 def resolve_config(ctx) -> PGANConfig:
-    """Return the config of a run context (preset + variant + config overrides, seed from the run)."""
+    """Return the config of a run context (preset + variant + config overrides, seed from the run).
+
+    Its hash goes into ``ctx.config_hash`` (taken before the run seed is set: runs differing only in seed share it).
+    """
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
+    ctx.config_hash = cfg.hash()
     cfg.seed = ctx.seed
     return cfg
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
+
 from pgan_ref.trainer import Trainer
 
 from ..registry import scenario
@@ -34,7 +36,7 @@ def run(ctx) -> list[dict]:
             labels = {**base, "nonfinite": len(vals) - len(finite),
                       "diverged": sum(abs(v) > DIVERGED for v in finite),
                       "card_min": min(card) if card else None, "card_max": max(card) if card else None}
-            value = float(sorted(finite)[len(finite) // 2]) if finite else float("nan")
+            value = float(np.median(finite)) if finite else float("nan")
             records.append(ctx.record(metric, "1", value, samples=vals, labels=labels,
                                       flags=["sums-over-batch"]))
     return records
