@@ -52,7 +52,7 @@ def test_full_width_iteration(benchmark, bench_ctx, scale_index, rounds):
         med = benchmark.stats.stats.median
         benchmark.extra_info.update(scale=st.scale, batch_size=cfg.batch_size, median_step_s=med,
                                     images_per_s=cfg.batch_size / med, flops_per_s=st.flops / med)
-        ctx.emit(phase_records(ctx, st, "stable", 0.0, list(benchmark.stats.stats.data), [0.0]))
+        ctx.emit(phase_records(ctx, st, "stable", 0.0, list(benchmark.stats.stats.data)))
         return
 
 

@@ -86,15 +86,19 @@ def param_checksum(cells) -> float:
     return float(sum(np.asarray(p.asnumpy(), np.float64).sum() for c in cells for p in c.trainable_params()))
 
 
-def phase_records(ctx, st: ScaleStep, phase: str, alpha: float, compute_s: list, data_s: list) -> list[dict]:
-    """Return the step-time, data-time, throughput and FLOP/s records of one timed phase."""
+def phase_records(ctx, st: ScaleStep, phase: str, alpha: float, compute_s: list,
+                  data_s: list | None = None) -> list[dict]:
+    """Return the step-time, throughput, FLOP/s and (when measured) data-time records of one timed phase."""
     labels = st.labels(phase, alpha)
     med = float(np.median(compute_s))
     images = st.base_labels["batch_size"] * st.base_labels["devices"]
-    return [ctx.record("step_time", "s", med, samples=compute_s, labels=labels),
-            ctx.record("data_time", "s", float(np.median(data_s)), samples=data_s, labels=labels),
-            ctx.record("throughput", "images/s", images / med, labels=labels),
-            ctx.record("flops_achieved", "FLOP/s", st.flops / med, labels={**labels, "flops_per_iteration": st.flops})]
+    records = [ctx.record("step_time", "s", med, samples=compute_s, labels=labels),
+               ctx.record("throughput", "images/s", images / med, labels=labels),
+               ctx.record("flops_achieved", "FLOP/s", st.flops / med,
+                          labels={**labels, "flops_per_iteration": st.flops})]
+    if data_s:
+        records.append(ctx.record("data_time", "s", float(np.median(data_s)), samples=data_s, labels=labels))
+    return records
 
 
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha), 1 or N devices",
