@@ -13,7 +13,7 @@ from mindspore import Tensor
 from . import checkpoints as ckpt
 from .data import iterate_batches, list_images, samples_per_rank
 from .networks import Discriminator, Generator, build_networks, copy_params
-from .schedule import alpha_table
+from .schedule import alpha_table, iterations
 from .train_log import TrainLog, monitor_line, step_line
 from .train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
 
@@ -81,34 +81,28 @@ class Trainer:
     def run(self) -> dict:
         """Train every scale (resuming from the newest complete checkpoint); return a summary."""
         cfg = self.cfg
+        prev, start_idx, loaded = None, 0, None
         resume = self._resume_point()
-        start_idx = resume[1]["scale_index"] if resume else 0
-        prev = None
-        for s_idx, scale in enumerate(cfg.scales):
-            if s_idx < start_idx:
-                continue
-            if resume and s_idx == start_idx:
-                g, d, avg = grow(cfg, s_idx, None, cfg.seed)
-                folder, state = resume
-                for name, net in (("G", g), ("D", d), ("AvG", avg)):
-                    ckpt.load_net(net, folder / f"{name}_{state['i']}.ckpt")
-                start_i = state["i"] if state["i"] < self._iters(s_idx) else None
-                if start_i is None:  # that scale had finished: continue the noise stream from its end
-                    self.noise.set_state(state["rng"])
-                    prev = (g, d)
-                    resume = None
-                    start_idx = s_idx + 1
-                    continue
+        if resume:
+            folder, state = resume
+            start_idx = state["scale_index"]
+            g, d, avg = grow(cfg, start_idx, None, cfg.seed)
+            for name, net in (("G", g), ("D", d), ("AvG", avg)):
+                ckpt.load_net(net, folder / f"{name}_{state['i']}.ckpt")
+            if state["i"] < iterations(cfg.num_batch[start_idx], self.group_size):
+                loaded = (g, d, avg, state["i"], state, folder)
+            else:  # that scale had finished: grow from it, continuing the noise stream from its end
+                self.noise.set_state(state["rng"])
+                prev, start_idx = (g, d), start_idx + 1
+        for s_idx in range(start_idx, cfg.n_scales):
+            if loaded is not None:
+                (g, d, avg, start_i, state, folder), loaded = loaded, None
             else:
-                g, d, avg = grow(cfg, s_idx, prev, cfg.seed)
-                folder, state, start_i = None, None, 0
+                (g, d, avg), start_i, state, folder = grow(cfg, s_idx, prev, cfg.seed), 0, None, None
             if not self._train_scale(s_idx, g, d, avg, start_i, state, folder):
                 return {"stopped_after": self.done_steps, "completed": False}
             prev = (g, d)
         return {"completed": True, "steps": self.done_steps}
-
-    def _iters(self, s_idx: int) -> int:
-        return math.ceil(self.cfg.num_batch[s_idx] / self.group_size)
 
     def _train_scale(self, s_idx, g, d, avg, start_i, state, folder) -> bool:
         cfg, scale, bs = self.cfg, self.cfg.scales[s_idx], self.cfg.batch_size
