@@ -20,11 +20,13 @@ def _save(fig, path: Path) -> Path:
 
 
 def step_time_plot(steps: pd.DataFrame, path: Path) -> Path:
-    """Plot step-time distributions per scale, one box per (scale, devices), log scale; return the path."""
-    groups = sorted(steps.groupby(["scale", "devices"]), key=lambda g: g[0])
-    fig, ax = plt.subplots(figsize=(max(5, len(groups) * 0.9), 3.5))
+    """Plot step-time distributions, one box per (preset, scale, phase, devices), log scale; return the path."""
+    groups = sorted(steps.fillna({"phase": "all", "preset": "?"}).groupby(["preset", "scale", "phase", "devices"]),
+                    key=lambda g: g[0])
+    fig, ax = plt.subplots(figsize=(max(5, len(groups) * 0.9), 3.8))
     ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups], showfliers=True)
-    ax.set_xticks(range(1, len(groups) + 1), [f"{s:g}px\n{d}p" for (s, d), _ in groups])
+    ax.set_xticks(range(1, len(groups) + 1), [f"{s:g}px\n{ph}\n{d}p\n{pr}" for (pr, s, ph, d), _ in groups],
+                  fontsize="x-small")
     ax.set_yscale("log")
     ax.set_ylabel("step time (s)")
     ax.set_title("Step time per scale (1p and Np)")

@@ -30,6 +30,7 @@ class RunContext:
     config_hash: str | None = None
     rank: int = 0
     checksum: float | None = None  # set by data-parallel scenarios: parameter sum to compare ranks
+    training: dict = field(default_factory=dict)  # dataset / optimizer / lr, set by ``resolve_config``
 
     @property
     def store(self) -> RecordStore:
@@ -40,7 +41,7 @@ class RunContext:
     def params(self) -> dict:
         """Return the scenario parameters recorded with every row."""
         return {"preset": self.preset, "device": self.device, "devices": self.devices,
-                "variant": self.variant, "overrides": dict(self.overrides)}
+                "variant": self.variant, "overrides": dict(self.overrides), **self.training}
 
     def options(self) -> dict:
         """Return the scenario's declared options: ``--set`` values converted with their types, else defaults."""

@@ -10,6 +10,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from pgan_ref.config import load_config
+from pgan_ref.schedule import schedule_summary
+
 from . import plots, stats
 from .modelcard import card_claims
 
@@ -18,6 +21,8 @@ TOLERANCE = 0.10  # relative band within which a timing "reproduces" a claim
 CARD_LOG_EVERY = 100  # the ModelZoo prints the loss of one step every 100 steps
 NOT_COMPARABLE = "not comparable (different device)"
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
+CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
+MIN_CARD_STYLE = 5  # fewer card-style (every-100-step) samples than this: judge the loss range on every step
 
 
 @dataclass
@@ -84,17 +89,17 @@ def _table(df: pd.DataFrame) -> str:
 
 
 def step_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Return per (scale, phase, devices, batch) step-time statistics, throughput and compile time."""
+    """Return per (preset, scale, phase, devices, batch) step-time statistics, throughput and compile time."""
     steps = df[df.metric == "step_time"]
     compile_ = df[df.metric == "compile_time"]
     rows = []
-    for (scale, phase, devices, batch, timer), g in steps.groupby(["scale", "phase", "devices", "batch_size",
-                                                                  "timer"], dropna=False):
+    for (preset, scale, phase, devices, batch, timer), g in steps.groupby(
+            ["preset", "scale", "phase", "devices", "batch_size", "timer"], dropna=False):
         x = pooled(g)
         med, lo, hi = stats.bootstrap_median_ci(x)
         q1, q3, p90 = np.percentile(x, [25, 75, 90])
-        comp = compile_[(compile_.scale == scale) & (compile_.devices == devices)]
-        rows.append({"scale": scale, "phase": phase, "devices": devices, "batch": batch,
+        comp = compile_[(compile_.scale == scale) & (compile_.devices == devices) & (compile_.preset == preset)]
+        rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
                      "timer": timer if isinstance(timer, str) else "harness", "n": x.size,
                      "median (s)": med, "95% CI": f"[{lo:.4g}, {hi:.4g}]", "IQR (s)": q3 - q1, "p90 (s)": p90,
                      "images/s": batch * devices / med if batch else math.nan,
@@ -103,14 +108,15 @@ def step_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def speedup_table(steps: pd.DataFrame) -> pd.DataFrame:
-    """Return throughput speed-up and efficiency of Np over 1p per (scale, phase, batch)."""
+    """Return throughput speed-up and efficiency of Np over 1p per (preset, scale, phase, batch)."""
     rows = []
-    for (scale, phase, batch, _), g in steps.groupby(["scale", "phase", "batch", "timer"], dropna=False):
+    for (preset, scale, phase, batch, _), g in steps.groupby(["preset", "scale", "phase", "batch", "timer"],
+                                                             dropna=False):
         one = g[g.devices == 1]
         for _, row in g[g.devices > 1].iterrows():
             if len(one):
                 speedup = row["images/s"] / one["images/s"].iloc[0]
-                rows.append({"scale": scale, "phase": phase, "batch": batch, "devices": row.devices,
+                rows.append({"preset": preset, "scale": scale, "phase": phase, "batch": batch, "devices": row.devices,
                              "1p images/s": one["images/s"].iloc[0], "Np images/s": row["images/s"],
                              "speed-up": speedup, "efficiency": speedup / row.devices})
     return pd.DataFrame(rows)
@@ -127,23 +133,29 @@ def _scale_time(g: pd.DataFrame) -> tuple[float, float, float, float]:
 
 
 def projection_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
-    """Return the projected total training time per device count (sum over scales) vs the card's totals."""
+    """Return the projected total training time per (preset, device count), summed over scales, vs the card."""
     steps = df[(df.metric == "step_time") & df.iterations.notna()]
     card_total = {e["devices"]: e["seconds"] for e in claims.get("total_time", [])}
     card_device = claims.get("device")
     rows = []
-    for devices, g in steps.groupby("devices"):
+    for (preset, devices), g in steps.groupby(["preset", "devices"]):
         parts = [_scale_time(s) for _, s in g.groupby("scale")]
         its, total, lo, hi = (sum(p[i] for p in parts) for i in range(4))
         claim = card_total.get(devices, math.nan)
         same = card_device is not None and card_device in set(g.device)
         verdict = ("no card claim" if math.isnan(claim) else
                    _interval_verdict(claim, lo, hi) if same else NOT_COMPARABLE)
-        rows.append({"devices": devices, "scales": ", ".join(str(s) for s in sorted(g.scale.unique())),
+        rows.append({"preset": preset, "devices": devices, "scales": ", ".join(f"{s:g}" for s in sorted(g.scale.unique())),
                      "iterations": int(its), "projected": hms(total), "interval": f"{hms(lo)} .. {hms(hi)}",
-                     "mean s/it": total / its, "card total": hms(claim), "card s/it (our schedule)": claim / its,
+                     "mean s/it": total / its, "card total": hms(claim),
+                     "card s/it (card schedule)": claim / card_iterations(devices),
                      "ratio ours/card": total / claim, "verdict": verdict})
     return pd.DataFrame(rows)
+
+
+def card_iterations(devices: int) -> int:
+    """Return the iterations of the card's own schedule (preset ``modelzoo-910``) on ``devices`` devices."""
+    return sum(r["iterations"] for r in schedule_summary(load_config(preset=CARD_PRESET), int(devices)))
 
 
 def _interval_verdict(claim: float, lo: float, hi: float) -> str:
@@ -178,6 +190,8 @@ def loss_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
         card_style = stats.finite(raw[::card_stride(g.labels.iloc[0])])
         card = ranges.get(LOSS_NAMES[metric])
         factor = card_batch / batch if card_batch and batch else 1.0
+        judged, what = ((card_style, "card-style samples") if card_style.size >= MIN_CARD_STYLE
+                        else (x, "steps"))
         rows.append({"loss": metric, "scale": scale, "batch": batch, "n": raw.size,
                      "min": x.min() if x.size else math.nan, "max": x.max() if x.size else math.nan,
                      "p1": np.percentile(x, 1) if x.size else math.nan,
@@ -186,16 +200,36 @@ def loss_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
                      "card-style max": card_style.max() if card_style.size else math.nan,
                      "NaN/inf": int(raw.size - x.size), "recorded every": every, "card range": card or "n/a",
                      "flags": ", ".join(sorted(set().union(*g["flags"]))),
-                     "verdict": _range_verdict(card_style * factor, card, factor)})
+                     "verdict": range_verdict(judged * factor, card, factor, what)})
     return pd.DataFrame(rows)
 
 
-def _range_verdict(values: np.ndarray, card: list | None, factor: float) -> str:
+def range_verdict(values: np.ndarray, card: list | None, factor: float, what: str = "steps") -> str:
+    """Return how many of ``values`` (already rescaled by ``factor``) lie within the card's [low, high] range."""
     if not card or not values.size:
         return "no card claim" if not card else "no data"
-    scaled = "" if factor == 1 else f" (x{factor:.3g} to the card's batch)"
+    scaled = "" if factor == 1 else f", x{factor:.3g} to the card's batch"
     inside = (values >= card[0]) & (values <= card[1])
-    return f"{inside.mean():.0%} within card range{scaled}"
+    return f"{inside.mean():.0%} of {values.size} {what} within card range{scaled}"
+
+
+def loss_summary(df: pd.DataFrame, claims: dict) -> list[tuple[str, str]]:
+    """Return per loss (G, D) the envelope over every recorded step and scale, and its verdict vs the card."""
+    card_batch = (claims.get("batch_per_device") or {}).get("per_device", claims.get("batch_size"))
+    out = []
+    for metric, g in sorted(df[df.metric.isin(list(LOSS_NAMES))].groupby("metric"), key=lambda m: m[0],
+                            reverse=True):  # G before D, as the card lists them
+        factors = {card_batch / b if card_batch and b else 1.0 for b in g.batch_size}
+        factor = factors.pop() if len(factors) == 1 else math.nan
+        x = pooled(g)
+        name = LOSS_NAMES[metric]
+        if not x.size or math.isnan(factor):
+            out.append((f"{name}: no data" if not x.size else f"{name}: mixed batch sizes", "—"))
+            continue
+        ours = (f"{name}: [{x.min():.4g} to {x.max():.4g}] over {x.size} steps at {g.scale.min():g}-"
+                f"{g.scale.max():g}px (p1..p99 {np.percentile(x, 1):.4g} to {np.percentile(x, 99):.4g})")
+        out.append((ours, f"{name}: " + range_verdict(x * factor, claims.get("loss_ranges", {}).get(name), factor)))
+    return out
 
 
 def fid_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -223,13 +257,14 @@ def latency_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _measured_step(df: pd.DataFrame) -> dict[int, tuple[float, float, float, np.ndarray]]:
-    """Return per device count the step-time median, CI and samples at the largest measured scale."""
+def _measured_step(df: pd.DataFrame) -> dict[str, tuple[float, float, float, np.ndarray]]:
+    """Return per 'Np preset' the step-time median, CI and samples at the largest measured scale (stable phase)."""
     steps = df[df.metric == "step_time"]
     out = {}
-    for devices, g in steps.groupby("devices"):
+    for (devices, preset), g in steps.groupby(["devices", "preset"]):
         top = g[g.scale == g.scale.max()]
-        out[devices] = (*stats.bootstrap_median_ci(pooled(top)), pooled(top))
+        top = top[top.phase == "stable"] if (top.phase == "stable").any() else top
+        out[f"{devices}p {preset} @{top.scale.max():g}px"] = (*stats.bootstrap_median_ci(pooled(top)), pooled(top))
     return out
 
 
@@ -254,45 +289,51 @@ def card_rows(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     add("mindspore_version", "MindSpore版本", ms,
         "same" if claims.get("mindspore_version") == ms else "differs (information)")
     dataset = _values([p.get("dataset") for p in df.params])
-    add("dataset", "数据集", dataset.replace("n/a", "not recorded"),
-        "not recorded" if dataset == "n/a" else
-        "same" if dataset.lower() == str(claims.get("dataset", "")).lower() else "differs")
+    add("dataset", "数据集", dataset.replace("n/a", "not recorded"), _same(dataset, claims.get("dataset")))
     add("training_parameters", "训练参数", *_batch_row(train, claims))
-    add("optimizer", "优化器", _values([p.get("optimizer") for p in df.params]).replace("n/a", "not recorded"))
+    optimizer = _values([p.get("optimizer") for p in df.params])
+    add("optimizer", "优化器", optimizer.replace("n/a", "not recorded"),
+        _same(optimizer.split("(")[0], claims.get("optimizer")))
     add("outputs", "生成器输出", "image" if df.metric.isin(["fid", "latency"]).any() else "—")
     add("speed", "速度", *_speed_row(train, claims, same_device))
     projection = projection_table(train, claims)
-    add("total_time", "总时长", "; ".join(f"{r.devices}p: {r.projected} ({r.interval})" for r in
+    add("total_time", "总时长", "; ".join(f"{r.devices}p {r.preset}: {r.projected} ({r.interval})" for r in
                                        projection.itertuples()) or "not measured",
-        "; ".join(f"{r.devices}p: {r.verdict}" for r in projection.itertuples()) or "—", total_claims)
+        "; ".join(f"{r.devices}p {r.preset}: {r.verdict}" for r in projection.itertuples()) or "—", total_claims)
     add("schedule", "训练计划 (schedule)", *_schedule_row(train, claims), timing_claims)
-    losses = loss_table(df, claims)
-    add("loss", "收敛loss", "; ".join(f"{r['loss']} @{r['scale']}px: [{r['card-style min']:.4g}, "
-                                      f"{r['card-style max']:.4g}]" for _, r in losses.iterrows()) or "not measured",
-        "; ".join(f"{r['loss']} @{r['scale']}px: {r['verdict']}" for _, r in losses.iterrows()) or "—")
+    losses = loss_summary(df, claims)
+    add("loss", "收敛loss", "; ".join(o for o, _ in losses) or "not measured", "; ".join(v for _, v in losses) or "—")
     add("scripts", "脚本", f"pgan-harness @ {_values(pd.Series(df.git_commit).str[:10])}")
     return pd.DataFrame(rows, columns=[claims.get("header", "Parameters"), "card claim", "our measurement",
                                        "verdict"])
 
 
+def _same(ours: str, claim) -> str:
+    if ours == "n/a":
+        return "not recorded"
+    return "—" if claim is None else "same" if ours.strip().lower() == str(claim).strip().lower() else "differs"
+
+
 def _batch_row(df: pd.DataFrame, claims: dict) -> tuple[str, str]:
     per_device = (claims.get("batch_per_device") or {}).get("per_device")
     batches = {int(b) for b in df.batch_size.dropna()}
-    lrs = _values([p.get("lr", (p.get("overrides") or {}).get("lr")) for p in df.params])
-    ours = f"batch_size={_values(sorted(batches))} per device x {_values(df.devices)} devices, lr={lrs}"
+    lrs = {float(p["lr"]) for p in df.params if p.get("lr") is not None}
+    ours = f"batch_size={_values(sorted(batches))} per device x {_values(df.devices)} devices, lr={_values(lrs)}"
     if not batches:
         return ours, "not recorded"
     ok = batches <= {claims.get("batch_size"), per_device}
     note = f" (card's {claims.get('batch_size')} read as {per_device} x {claims['batch_per_device']['devices']})" \
         if per_device else ""
-    return ours, ("batch matches" if ok else "batch differs") + note
+    lr_verdict = ("" if not lrs or claims.get("lr") is None else
+                  "; lr matches" if lrs == {float(claims["lr"])} else "; lr differs")
+    return ours, ("batch matches" if ok else "batch differs") + note + lr_verdict
 
 
 def _speed_row(df: pd.DataFrame, claims: dict, same_device: bool) -> tuple[str, str]:
     measured = _measured_step(df)
     if not measured:
         return "not measured", "—"
-    ours = "; ".join(f"{d}p: {m:.4g} s/step [{lo:.4g}, {hi:.4g}]" for d, (m, lo, hi, _) in measured.items())
+    ours = "; ".join(f"{d}: {m:.4g} s/step [{lo:.4g}, {hi:.4g}]" for d, (m, lo, hi, _) in measured.items())
     claim = next((e["seconds"] for e in claims.get("step_time", [])), None)
     if claim is None:
         return ours, "no card claim"
@@ -301,25 +342,29 @@ def _speed_row(df: pd.DataFrame, claims: dict, same_device: bool) -> tuple[str, 
     verdicts = []
     for d, (*_, x) in measured.items():
         t = stats.tost_scalar(x, claim, TOLERANCE)
-        verdicts.append(f"{d}p: " + (f"reproduces (±{TOLERANCE:.0%}, TOST p={t.pvalue:.2g})" if t.equivalent
+        verdicts.append(f"{d}: " + (f"reproduces (±{TOLERANCE:.0%}, TOST p={t.pvalue:.2g})" if t.equivalent
                                      else f"not shown equivalent ({t.estimate:.2f}x)"))
     return ours, "; ".join(verdicts)
 
 
 def _schedule_row(df: pd.DataFrame, claims: dict) -> tuple[str, str]:
-    """Compare the card's per-step figure with the average its totals imply over our schedule."""
+    """Check the card against itself: the s/it its totals imply over its own schedule vs its per-step figure."""
     steps = df[(df.metric == "step_time") & df.iterations.notna()]
     its = {d: int(g.groupby("scale").iterations.max().sum()) for d, g in steps.groupby("devices")}
-    if not its:
-        return "no schedule recorded", "—"
-    ours = "; ".join(f"{d}p: {n:,} iterations" for d, n in its.items())
+    totals = {e["devices"]: e["seconds"] for e in sorted(claims.get("total_time", []), key=lambda e: e["devices"] or 0)
+              if e["devices"]}
+    card_its = {d: card_iterations(d) for d in totals}
+    ours = "; ".join([f"card schedule ({CARD_PRESET}): " + ", ".join(f"{d}p {n:,} it" for d, n in card_its.items())]
+                     * bool(card_its) + [f"ours ({_values(steps.preset)}): {d}p {n:,} it" for d, n in its.items()])
     per_step = next((e["seconds"] for e in claims.get("step_time", [])), None)
-    implied = {e["devices"]: e["seconds"] / its[e["devices"]] for e in claims.get("total_time", [])
-               if e["devices"] in its}
-    if per_step is None or not implied:
-        return ours, "—"
-    parts = [f"{d}p total implies {s:.3f} s/it vs card {per_step:g} s/step: "
-             + ("consistent" if abs(s / per_step - 1) <= TOLERANCE else "inconsistent") for d, s in implied.items()]
+    if per_step is None or not totals:
+        return ours or "no schedule recorded", "—"
+    parts = []
+    for d, seconds in totals.items():
+        implied = seconds / card_its[d]
+        agree = "consistent" if abs(implied / per_step - 1) <= TOLERANCE else f"inconsistent ({per_step / implied:.2f}x)"
+        parts.append(f"{d}p: {hms(seconds)} / {card_its[d]:,} it = {implied:.3f} s/it vs card {per_step:g} s/step: "
+                     f"{agree}")
     return ours, "; ".join(parts)
 
 

@@ -10,7 +10,7 @@ import pytest
 from harness.cli import main
 from harness.modelcard import baseline_from_model_card, card_claims, save_baseline
 from harness.records import RecordStore, make_record
-from harness.report import hms, projection_table, records_frame, write_report
+from harness.report import card_iterations, card_rows, hms, projection_table, records_frame, write_report
 
 from .conftest import shared_dir
 
@@ -95,7 +95,7 @@ def test_timing_verdict_on_same_device(tmp_path, card):
     recs = [rec("step_time", "s", list(np.random.default_rng(0).lognormal(np.log(1.1), 0.02, 30)), device="Ascend",
                 labels={"scale": 128, "phase": "stable", "batch_size": 16, "devices": 1, "iterations": 96000})]
     md = write_report(recs, tmp_path, card).read_text()
-    assert "1p: reproduces (±10%, TOST" in md and "(different device)" not in md
+    assert "1p cpu-smoke @128px: reproduces (±10%, TOST" in md and "(different device)" not in md
 
 
 def test_sections_without_data_are_noted(tmp_path):
@@ -129,3 +129,43 @@ def test_ingested_losses_are_not_resampled(tmp_path, card):
     row = pd.read_csv(tmp_path / "losses.csv").iloc[0]
     assert row["recorded every"] == 100 and row["card-style min"] == -300 and row["flags"] == "single-step-values"
     assert row["verdict"].endswith("within card range") and not row["verdict"].startswith("100%")
+
+
+def _card_row(table: pd.DataFrame, label: str) -> pd.Series:
+    return table[table["参数"] == label].iloc[0]
+
+
+def test_card_loss_row_is_the_envelope_of_every_step(card):
+    # 32 steps per scale (fewer than one card print each): the row must show the true min/max over all steps.
+    rng = np.random.default_rng(3)
+    g = {s: rng.normal(0, 200, 32) for s in (4, 8)}
+    d = {s: rng.normal(-10, 20, 32) for s in (4, 8)}
+    recs = [rec(m, "1", list(v[s]), labels={"scale": s, "batch_size": 16}) for m, v in (("loss_g", g), ("loss_d", d))
+            for s in (4, 8)]
+    row = _card_row(card_rows(records_frame(recs), card_claims(card)), "收敛loss")
+    allg, alld = np.concatenate(list(g.values())), np.concatenate(list(d.values()))
+    assert f"G: [{allg.min():.4g} to {allg.max():.4g}] over 64 steps at 4-8px" in row["our measurement"]
+    assert f"D: [{alld.min():.4g} to {alld.max():.4g}] over 64 steps" in row["our measurement"]
+    inside_g = np.mean((allg >= -232.61) & (allg <= 273.87))
+    inside_d = np.mean((alld >= -27.736) & (alld <= 2.601))
+    assert row.verdict == (f"G: {inside_g:.0%} of 64 steps within card range; "
+                           f"D: {inside_d:.0%} of 64 steps within card range")
+
+
+def test_card_schedule_row_checks_the_card_against_its_own_schedule(card):
+    # The card's schedule (910_config.yaml): 48k + 5 x 96k iterations on 1p, an eighth of that on 8p.
+    assert card_iterations(1) == 528_000 and card_iterations(8) == 66_000
+    row = _card_row(card_rows(records_frame(step_records(1)), card_claims(card)), "训练计划 (schedule)")
+    assert f"= {275019 / 528000:.3f} s/it vs card 1.1 s/step: inconsistent ({1.1 / (275019 / 528000):.2f}x)" \
+        in row.verdict
+    assert f"= {34014 / 66000:.3f} s/it" in row.verdict and "ours (cpu-smoke): 1p 240,000 it" in row["our measurement"]
+
+
+def test_card_training_rows_read_the_recorded_params(card):
+    recs = step_records(1)
+    for r in recs:
+        r["params"].update(dataset="CelebA", optimizer="Adam(beta1=0, beta2=0.99)", lr=0.001)
+    table = card_rows(records_frame(recs), card_claims(card))
+    assert _card_row(table, "数据集").verdict == "same"
+    assert _card_row(table, "优化器").verdict == "same"
+    assert _card_row(table, "训练参数").verdict.endswith("; lr matches")

@@ -16,10 +16,13 @@ DATA_OPTIONS = (Option("data", "training image folder (default: a seeded synthet
 def resolve_config(ctx) -> PGANConfig:
     """Return the config of a run context (preset + variant + config overrides, seed from the run).
 
-    Its hash goes into ``ctx.config_hash`` (taken before the run seed is set: runs differing only in seed share it).
+    Its hash goes into ``ctx.config_hash`` (taken before the run seed is set: runs differing only in seed share it);
+    the dataset, optimizer and learning rate go into ``ctx.training`` so every record's params carry them.
     """
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
     ctx.config_hash = cfg.hash()
+    ctx.training = {"dataset": dataset_name(ctx), "lr": cfg.lr,
+                    "optimizer": f"Adam(beta1={cfg.effective_beta1():g}, beta2={cfg.beta2:g})"}
     cfg.seed = ctx.seed
     return cfg
 
@@ -27,6 +30,14 @@ def resolve_config(ctx) -> PGANConfig:
 def cache_dir() -> Path:
     """Return the harness cache folder (``$PGAN_HARNESS_CACHE`` or ``~/.cache/pgan-harness``)."""
     return Path(os.environ.get("PGAN_HARNESS_CACHE", Path.home() / ".cache" / "pgan-harness"))
+
+
+def dataset_name(ctx) -> str:
+    """Return the name a report shows for the training data: the folder's name or the synthetic default."""
+    opts = ctx.options()
+    if opts.get("data"):
+        return Path(opts["data"]).name
+    return f"synthetic (seeded, {opts['synthetic_n']} images)" if "synthetic_n" in opts else "none"
 
 
 def data_folder(ctx) -> Path:
