@@ -1,4 +1,7 @@
-"""FID benchmarks (pytest-benchmark, pedantic): Inception images/s at batch 32, preprocessing, distance at d=2048."""
+"""FID benchmarks (pytest-benchmark, pedantic): Inception images/s at batch 32, preprocessing, distance at d=2048,
+and the fid scenario end to end on the suite preset's trained generator."""
+from pathlib import Path
+
 import pgan_ref  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore loads)
 import numpy as np
 import pytest
@@ -6,6 +9,8 @@ import pytest
 from harness.fid import WeightsError, get_extractor
 from harness.fid.distance import frechet_distance, statistics
 from harness.fid.preprocess import preprocess
+from harness.runner import run_scenario
+from pgan_ref.config import load_config
 
 BATCH = 32
 
@@ -36,3 +41,26 @@ def test_frechet_distance_d2048(benchmark):
     stats = [statistics(rng.normal(size=(4096, 2048)).astype(np.float32)) for _ in range(2)]
     benchmark.pedantic(frechet_distance, args=(*stats[0], *stats[1]), rounds=3, warmup_rounds=1, iterations=1)
     benchmark.extra_info["dim"] = 2048
+
+
+def trained_checkpoint(bench_ctx) -> Path:
+    """Return the newest top-scale AvG checkpoint under the suite's results, training one (loss-ranges) if none."""
+    top = load_config(preset=bench_ctx.preset).scales[-1]
+
+    def newest():
+        found = sorted(bench_ctx.out_dir.glob(f"train-*/{top}/AvG_*.ckpt"), key=lambda p: p.stat().st_mtime)
+        return found[-1] if found else None
+
+    if newest() is None:
+        run_scenario("loss-ranges", bench_ctx.out_dir, bench_ctx.preset, bench_ctx.device, bench_ctx.devices,
+                     bench_ctx.variant, {}, seed=bench_ctx.seed)
+    return newest()
+
+
+def test_fid_of_trained_generator(benchmark, bench_ctx, extractor):
+    """The fid scenario end to end: 256 AvG samples of the trained preset vs the synthetic training folder."""
+    ckpt = trained_checkpoint(bench_ctx)
+    benchmark.pedantic(run_scenario, args=("fid", bench_ctx.out_dir, bench_ctx.preset, bench_ctx.device, 1,
+                                           bench_ctx.variant, {"checkpoint": str(ckpt)}),
+                       kwargs={"seed": bench_ctx.seed}, rounds=1, iterations=1)
+    benchmark.extra_info.update(checkpoint=str(ckpt), n=256)

@@ -150,6 +150,20 @@ def test_calibrate_command_uses_run_scenario(tmp_path, monkeypatch):
     assert load_baseline(out)["kind"] == "calibration"
 
 
+def test_calibrate_from_existing_runs_matches_the_library_and_feeds_the_gate(tmp_path, baseline):
+    dirs = [write_run(tmp_path / f"aa{i}", f"aa{i}", noise=0.2, seed=10 + i) for i in range(2)]
+    out = tmp_path / "noise.json"  # not calibration.json, which gate would pick up beside the baseline
+    assert main(["calibrate", "--from-results", *map(str, dirs), "--calibration", str(out)]) == 0
+    calib = load_baseline(out)
+    assert calib["noise_overall"] == pytest.approx(gate.calibration([read_records([d]) for d in dirs])["noise_overall"])
+    # 30% slower is a regression at the default 5% threshold, but inside the calibrated A/A noise it is not.
+    slow = write_run(tmp_path / "slow", "slow", scale_factor=1.3, seed=3)
+    assert gate_exit(baseline, slow) == 1
+    assert gate_exit(baseline, slow, "--calibration", str(out)) != 1
+    assert main(["calibrate", "--from-results", str(dirs[0])]) == 2
+    assert main(["calibrate"]) == 2
+
+
 def test_list_labels_do_not_split_entries():
     m = meta()
     recs = [make_record(run_id=f"r{i}", scenario="ingest", metric="loss_g", unit="1", meta=m, value=0,

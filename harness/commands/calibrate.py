@@ -16,17 +16,27 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the scenario ``--runs`` times into separate directories and write the calibration file."""
-    from ..runner import run_scenario  # lazy: the runner imports the scenarios (and MindSpore)
-
-    if args.runs < 2:
-        print("calibrate needs --runs >= 2", file=sys.stderr)
+    """Run the scenario ``--runs`` times (or read ``--from-results`` runs) and write the calibration file."""
+    if (args.scenario is None) == (args.from_results is None):
+        print("give either SCENARIO (to run it --runs times) or --from-results DIR DIR ... (identical runs)",
+              file=sys.stderr)
         return 2
-    out = Path(args.out_dir)
-    dirs = [run_scenario(args.scenario, out / f"aa-{i}", args.preset, args.device, args.devices, args.variant,
-                         parse_overrides(args.set)) for i in range(args.runs)]
-    calib = calibration([read_records([d]) for d in dirs], k=args.k)
-    calib["scenario"], calib["preset"], calib["variant"] = args.scenario, args.preset, args.variant
+    if args.from_results is not None:
+        dirs = [Path(d) for d in args.from_results]
+    else:
+        from ..runner import run_scenario  # lazy: the runner imports the scenarios (and MindSpore)
+
+        out = Path(args.out_dir)
+        dirs = [run_scenario(args.scenario, out / f"aa-{i}", args.preset, args.device, args.devices, args.variant,
+                             parse_overrides(args.set)) for i in range(args.runs)]
+    runs = [read_records([d]) for d in dirs]
+    if len(runs) < 2 or not all(runs):
+        print(f"calibrate needs >= 2 runs with records; got {[len(r) for r in runs]} from {[str(d) for d in dirs]}",
+              file=sys.stderr)
+        return 2
+    calib = calibration(runs, k=args.k)
+    calib["scenario"] = args.scenario or sorted({r["scenario"] for recs in runs for r in recs})
+    calib["preset"], calib["variant"] = args.preset, args.variant
     print(f"A/A noise (|log ratio| q{calib['quantile']:g}): overall {calib['noise_overall']:.4f} over "
           f"{len(calib['entries'])} entries")
     print(f"wrote {save_baseline(calib, args.calibration)}", file=sys.stderr)
@@ -39,13 +49,16 @@ def register(subparsers) -> None:
                               description="Run SCENARIO --runs times with identical settings and write the A/A "
                                           "noise to a calibration file; `gate` then uses max(--max-slowdown, "
                                           "k x noise) as its threshold.")
-    p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--preset", default="cpu-smoke")
-    p.add_argument("--device", default="CPU")
-    p.add_argument("--devices", type=int, default=1)
-    p.add_argument("--variant", default="reference")
+    p.add_argument("scenario", metavar="SCENARIO", nargs="?", help="scenario to run --runs times")
+    p.add_argument("--from-results", nargs="+", metavar="DIR",
+                   help="instead of running: records of identical runs already made, one DIR per run "
+                        "(e.g. two `bench --smoke --out` record folders)")
+    p.add_argument("--preset", default="cpu-smoke", help="preset of the runs (default cpu-smoke)")
+    p.add_argument("--device", default="CPU", help="device kind of the runs (default CPU)")
+    p.add_argument("--devices", type=int, default=1, help="data-parallel devices of the runs (default 1)")
+    p.add_argument("--variant", default="reference", help="model variant of the runs (default reference)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="scenario override (repeatable)")
-    p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--runs", type=int, default=2, help="how many identical runs of SCENARIO (default 2)")
     p.add_argument("--k", type=float, default=1.0, help="threshold = max(--max-slowdown, k x noise) (default 1)")
     p.add_argument("--out-dir", default="results/calibrate", help="where the A/A runs write their records")
     p.add_argument("--calibration", default="reports/baselines/calibration.json", metavar="FILE",
