@@ -18,7 +18,7 @@ def _bench_preset(bench_ctx, preset: str, benchmark_case):
             benchmark_case(ctx, st, phase, alpha)
 
 
-def test_step_time_per_scale(benchmark, bench_ctx, rounds):
+def test_step_time_per_scale(benchmark, bench_ctx, rounds, min_time_s):
     """One full train iteration per scale and phase at the suite's preset, in graph (jit) mode."""
     if bench_ctx.devices > 1:  # data parallel: the scenario itself runs the ranks through msrun
         out = benchmark.pedantic(run_scenario, args=("step-time", bench_ctx.out_dir, bench_ctx.preset,
@@ -29,7 +29,7 @@ def test_step_time_per_scale(benchmark, bench_ctx, rounds):
     results = {}
 
     def case(ctx, st, phase, alpha):
-        t = time_split(st.fetch, st.compute_at(alpha), warmup=2, min_count=rounds)
+        t = time_split(st.fetch, st.compute_at(alpha), warmup=2, min_count=rounds, min_time_s=min_time_s)
         ctx.emit(phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples))
         results[f"{st.scale}/{phase}"] = {"median_s": float(np.median(t.compute.samples)), "compile_s": t.compute.first_s}
 

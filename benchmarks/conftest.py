@@ -28,3 +28,9 @@ def bench_ctx():
 def rounds() -> int:
     """Return the timed rounds per benchmark (``PGAN_BENCH_ROUNDS``; fewer with --smoke)."""
     return int(bench_setting("rounds", "10"))
+
+
+@pytest.fixture(scope="session")
+def min_time_s() -> float:
+    """Return the least timed seconds per step-time phase (``PGAN_BENCH_MIN_TIME``): fast steps get more rounds."""
+    return float(bench_setting("min_time", "3"))

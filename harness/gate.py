@@ -125,6 +125,7 @@ class Row:
     pvalue: float
     verdict: str
     reason: str
+    threshold: float = math.nan
 
 
 def _label_text(labels: dict) -> str:
@@ -141,7 +142,7 @@ def _row(b: dict, c: dict, v: stats.Verdict | None = None, **kw) -> Row:
                   ci_high=math.nan, pvalue=math.nan)
     if v is not None:
         values.update(ratio=v.ratio, ci_low=v.ci_low, ci_high=v.ci_high, pvalue=v.pvalue, verdict=v.verdict,
-                      reason=v.reason)
+                      reason=v.reason, threshold=v.threshold)
     values.update(kw)
     return Row(metric=b["metric"], labels=_label_text(b["labels"]), unit=b["unit"], **values)
 
@@ -233,7 +234,8 @@ def rows_table(rows: list[Row]) -> str:
     df["ratio [CI]"] = [f"{r:.3f} [{lo:.3f}, {hi:.3f}]" if math.isfinite(r) else "-"
                         for r, lo, hi in zip(df.ratio, df.ci_low, df.ci_high)]
     df["p"] = [f"{p:.2g}" if math.isfinite(p) else "-" for p in df.pvalue]
-    cols = ["metric", "labels", "unit", "base", "current", "ratio [CI]", "p", "verdict", "reason"]
+    df["threshold"] = [f"{t:.0%}" if math.isfinite(t) else "-" for t in df.threshold]
+    cols = ["metric", "labels", "unit", "base", "current", "ratio [CI]", "p", "threshold", "verdict", "reason"]
     return df[cols].to_markdown(index=False, floatfmt=".4g")
 
 

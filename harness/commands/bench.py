@@ -14,7 +14,7 @@ SCENARIOS = {"step-time": "step_time_per_scale or full_width", "loss-ranges": "l
 REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 # Run order: training first, so the fid benchmark finds the generator that loss-ranges trained.
 BENCH_FILES = ("bench_step_time.py", "bench_fid.py", "bench_mindir.py")
-SMOKE_ROUNDS = 15  # per step-time phase in the CI smoke: enough for the gate to call a 10% shift
+SMOKE_ROUNDS, SMOKE_MIN_TIME = 15, 4.0  # per step-time phase in the CI smoke (fast steps run until 4 s are spent)
 
 
 def register(sub) -> None:
@@ -28,9 +28,12 @@ def register(sub) -> None:
     p.add_argument("--variant", default="reference", choices=["reference", "modelzoo"], help="model variant")
     p.add_argument("--scenarios", default=",".join(SCENARIOS),
                    help=f"comma-separated subset of {', '.join(SCENARIOS)} (default: all)")
-    p.add_argument("--rounds", type=int, default=10, help="timed rounds per benchmark (default 10)")
+    p.add_argument("--rounds", type=int, default=10, help="least timed rounds per benchmark (default 10)")
+    p.add_argument("--min-time", type=float, default=3.0, metavar="S",
+                   help="least timed seconds per step-time phase: fast steps run more rounds (default 3)")
     p.add_argument("--smoke", action="store_true",
-                   help=f"CI smoke: step-time only, {SMOKE_ROUNDS} rounds, no full-width benchmark")
+                   help=f"CI smoke: step-time only, >= {SMOKE_ROUNDS} rounds and >= {SMOKE_MIN_TIME:g} s per phase, "
+                        "no full-width benchmark")
     p.add_argument("--no-full-width", action="store_true", help="skip the full-width (512-channel) benchmark")
     p.add_argument("--out", default="results/bench", help="where benchmark JSON and records go")
     p.add_argument("--report-dir", default="reports", help="where report.md and plots go (default reports/)")
@@ -47,7 +50,8 @@ def main(args) -> int:
     from ..records import RecordStore, collect_meta, new_run_id
 
     if args.smoke:
-        args.scenarios, args.rounds, args.no_full_width = "step-time", SMOKE_ROUNDS, True
+        args.scenarios, args.rounds, args.min_time = "step-time", SMOKE_ROUNDS, SMOKE_MIN_TIME
+        args.no_full_width = True
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SCENARIOS]
     if unknown:
@@ -57,7 +61,8 @@ def main(args) -> int:
     records_dir = out / "records"
     env = {"PGAN_BENCH_DEVICE": args.device, "PGAN_BENCH_DEVICES": str(args.devices),
            "PGAN_BENCH_PRESET": args.preset, "PGAN_BENCH_VARIANT": args.variant,
-           "PGAN_BENCH_ROUNDS": str(args.rounds), "PGAN_BENCH_OUT": str(records_dir),
+           "PGAN_BENCH_ROUNDS": str(args.rounds), "PGAN_BENCH_MIN_TIME": str(args.min_time),
+           "PGAN_BENCH_OUT": str(records_dir),
            "PGAN_BENCH_SEED": str(args.seed), "PGAN_BENCH_FULL_WIDTH": "0" if args.no_full_width else "1"}
     os.environ.update(env)
     out.mkdir(parents=True, exist_ok=True)

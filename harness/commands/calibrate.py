@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     calib = calibration(runs, k=args.k)
     calib["scenario"] = args.scenario or sorted({r["scenario"] for recs in runs for r in recs})
-    calib["preset"], calib["variant"] = args.preset, args.variant
+    calib["preset"], calib["variant"], calib["source"] = args.preset, args.variant, [str(d) for d in dirs]
     print(f"A/A noise (|log ratio| q{calib['quantile']:g}): overall {calib['noise_overall']:.4f} over "
           f"{len(calib['entries'])} entries")
     print(f"wrote {save_baseline(calib, args.calibration)}", file=sys.stderr)
