@@ -1,6 +1,7 @@
 """Scenario ``fid``: FID/KID of the AvG generator's samples (alpha 0, seeded latents) against a real folder."""
 from __future__ import annotations
 
+from pgan_ref.data import list_images
 from pgan_ref.generator_io import build_generator, generate, sample_latents, to_uint8
 
 from ..registry import Option, scenario
@@ -9,7 +10,7 @@ from .common import DATA_OPTIONS, data_folder, resolve_config
 
 @scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
           options=(Option("checkpoint", "AvG checkpoint (required: a trained generator)"),
-                   Option("real", "real image folder (default: the synthetic training folder)"),
+                   Option("real", "real image folder (default: the training images, --set data or synthetic)"),
                    Option("n", "generated images (and real images used)", 256, int),
                    Option("preprocess", "pytorch-fid | clean | tf1", "pytorch-fid", str), *DATA_OPTIONS))
 def run(ctx) -> list[dict]:
@@ -23,7 +24,7 @@ def run(ctx) -> list[dict]:
         raise ValueError("the fid scenario needs --set checkpoint=PATH/TO/AvG_i.ckpt (a trained generator)")
     g = build_generator(ckpt, cfg=cfg)
     n, mode = opts["n"], opts["preprocess"]
-    real = opts["real"] or data_folder(ctx)
+    real = opts["real"] or list_images(data_folder(ctx))[0].parent  # the training images (CelebA layout)
 
     def fake_batches(batch=32):
         for start in range(0, n, batch):
