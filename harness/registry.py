@@ -53,12 +53,15 @@ class RunContext:
         names = {o.name for o in get(self.scenario).options}
         return {k: v for k, v in self.overrides.items() if k not in names}
 
-    def record(self, metric: str, unit: str, value: float, **kw) -> dict:
-        """Build one record for this run (see ``records.make_record``) without writing it."""
+    def record(self, metric: str, unit: str, value: float, *, params: dict | None = None, **kw) -> dict:
+        """Build one record for this run (see ``records.make_record``) without writing it.
+
+        ``params`` adds record-specific entries to the run's ``self.params``.
+        """
         kw.setdefault("seeds", {"run": self.seed})
         kw.setdefault("config_hash", self.config_hash)
         return make_record(run_id=self.run_id, scenario=self.scenario, metric=metric, unit=unit,
-                           value=value, meta=self.meta, params=self.params, **kw)
+                           value=value, meta=self.meta, params={**self.params, **(params or {})}, **kw)
 
     def emit(self, records: list[dict]) -> None:
         """Append records to the store durably (every rank appends; records carry a ``rank`` label)."""

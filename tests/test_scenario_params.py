@@ -25,3 +25,33 @@ def test_modelzoo_variant_records_its_adam_beta1_and_the_synthetic_default():
     resolve_config(ctx)
     assert ctx.params["optimizer"] == "Adam(beta1=0.0001, beta2=0.99)"
     assert ctx.params["dataset"] == "synthetic (seeded, 256 images)"
+
+
+def test_fid_scenario_scores_the_checkpoint_against_the_training_images(tmp_path, monkeypatch):
+    # The FID computation itself is tested against golden features elsewhere; here: what the scenario feeds it
+    # and how it records the result (default real set = the training images of the CelebA layout).
+    from pgan_ref.checkpoints import save_net
+    from pgan_ref.networks import Generator
+    from pgan_ref.synthetic import write_synthetic
+
+    cfg = load_config(preset="cpu-smoke")
+    ckpt = tmp_path / "32" / "AvG_1.ckpt"
+    ckpt.parent.mkdir()
+    save_net(Generator(cfg.latent, cfg.depth, leak=cfg.leaky, seed=0), ckpt)
+    paths = write_synthetic(tmp_path / "data", n=4, seed=0)
+    seen = {}
+
+    def fake_compute_fid(real, fake, **kw):
+        seen["real"], seen["fake"] = real, [b for b in fake()]
+        return {"fid": 12.5, "manifest": {"n": kw["n"]}, "fid_bootstrap": {"ci": [11.0, 14.0]}, "kid": 0.01}
+
+    monkeypatch.setattr("harness.fid.compute_fid", fake_compute_fid)
+    from harness.registry import get
+
+    ctx = _ctx(overrides={"checkpoint": str(ckpt), "n": "3", "data": str(tmp_path / "data")}).replace(scenario="fid")
+    fid, kid = get("fid").run(ctx)
+    assert seen["real"] == paths[0].parent
+    assert [b.shape for b in seen["fake"]] == [(3, 32, 32, 3)] and seen["fake"][0].dtype.name == "uint8"
+    assert fid["value"] == 12.5 and fid["labels"]["manifest"] == {"n": 3}
+    assert fid["params"]["fid_bootstrap"] == {"ci": [11.0, 14.0]} and fid["params"]["preset"] == "cpu-smoke"
+    assert kid["metric"] == "kid" and kid["value"] == 0.01

@@ -35,7 +35,7 @@ def run(ctx) -> list[dict]:
                     kid_subset_size=min(100, n), bootstrap=50)
     labels = {"n": n, "preprocess": mode, "checkpoint": str(ckpt), "manifest": r["manifest"]}
     recs = [ctx.record("fid", "1", r["fid"], labels=labels,
-                       params={**ctx.params, "fid_bootstrap": r.get("fid_bootstrap")})]
+                       params={"fid_bootstrap": r.get("fid_bootstrap")})]
     if "kid" in r:
         recs.append(ctx.record("kid", "1", r["kid"], labels={**labels, "kid_std": r.get("kid_std")}))
     return recs
