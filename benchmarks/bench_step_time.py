@@ -1,40 +1,34 @@
 """Train-iteration benchmarks per scale and phase (step-time scenario's building blocks), plus loss ranges."""
-import numpy as np
 import pytest
 
 from harness.runner import run_scenario
 from harness.scenarios.common import resolve_config
-from harness.scenarios.step_time import phase_records, scale_steps
-from harness.timing import time_split
+from harness.scenarios.step_time import phase_records, scale_steps, time_scale
 
 from conftest import bench_setting
-
-
-def _bench_preset(bench_ctx, preset: str, benchmark_case):
-    ctx = bench_ctx.replace(scenario="step-time", preset=preset)
-    cfg = resolve_config(ctx)
-    for st in scale_steps(ctx, cfg):
-        for phase, alpha in st.phases():
-            benchmark_case(ctx, st, phase, alpha)
 
 
 def test_step_time_per_scale(benchmark, bench_ctx, rounds, min_time_s):
     """One full train iteration per scale and phase at the suite's preset, in graph (jit) mode."""
     if bench_ctx.devices > 1:  # data parallel: the scenario itself runs the ranks through msrun
         out = benchmark.pedantic(run_scenario, args=("step-time", bench_ctx.out_dir, bench_ctx.preset,
-                                 bench_ctx.device, bench_ctx.devices, bench_ctx.variant, {"iters": str(rounds)}),
+                                 bench_ctx.device, bench_ctx.devices, bench_ctx.variant,
+                                 {"iters": str(rounds), "min_time_s": str(min_time_s)}),
                                  kwargs={"seed": bench_ctx.seed}, rounds=1, iterations=1)
         benchmark.extra_info["records_dir"] = str(out)
         return
-    results = {}
+    ctx = bench_ctx.replace(scenario="step-time")
 
-    def case(ctx, st, phase, alpha):
-        t = time_split(st.fetch, st.compute_at(alpha), warmup=2, min_count=rounds, min_time_s=min_time_s)
-        ctx.emit(phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples))
-        results[f"{st.scale}/{phase}"] = {"median_s": float(np.median(t.compute.samples)), "compile_s": t.compute.first_s}
+    def time_preset() -> list[dict]:
+        records = []
+        for st in scale_steps(ctx, resolve_config(ctx)):
+            records += time_scale(ctx, st, rounds, warmup=2, min_time_s=min_time_s)
+        ctx.emit(records)
+        return records
 
-    benchmark.pedantic(_bench_preset, args=(bench_ctx, bench_ctx.preset, case), rounds=1, iterations=1)
-    benchmark.extra_info["median_step_s"] = results
+    records = benchmark.pedantic(time_preset, rounds=1, iterations=1)
+    benchmark.extra_info["median_step_s"] = {f"{r['labels']['scale']}/{r['labels']['phase']}": r["value"]
+                                             for r in records if r["metric"] == "step_time"}
 
 
 @pytest.mark.skipif(bench_setting("full_width", "1") != "1", reason="full-width benchmark disabled")

@@ -1,6 +1,7 @@
 """The markdown report: records as pandas tables (card layout, step time, projection, losses, FID, latency)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -233,12 +234,17 @@ def loss_summary(df: pd.DataFrame, claims: dict) -> list[tuple[str, str]]:
 
 
 def fid_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per FID record with its protocol manifest."""
+    """Return one row per FID record: its bootstrap CI, the run's KID, image count and protocol manifest."""
+    kid = {r.run_id: r.value for r in df[df.metric == "kid"].itertuples()}
     rows = []
     for _, r in df[df.metric == "fid"].iterrows():
         manifest = r.labels.get("manifest") or r.params.get("manifest") or {}
-        rows.append({"run": r.run_id, "FID": r.value, "n": len(r.samples), "scale": r.scale,
-                     "manifest": json.dumps(manifest, sort_keys=True, default=str)[:120] or "n/a",
+        ci = (r.params.get("fid_bootstrap") or {}).get("ci")
+        rows.append({"run": r.run_id, "FID": r.value, "bootstrap CI": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "n/a",
+                     "KID": kid.get(r.run_id, math.nan), "n": r.labels.get("n", len(r.samples)),
+                     "preprocess": r.labels.get("preprocess", "n/a"),
+                     "manifest sha256": hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode())
+                     .hexdigest()[:12] if manifest else "n/a",
                      "flags": ", ".join(r["flags"])})
     return pd.DataFrame(rows)
 
@@ -350,12 +356,13 @@ def _speed_row(df: pd.DataFrame, claims: dict, same_device: bool) -> tuple[str, 
 def _schedule_row(df: pd.DataFrame, claims: dict) -> tuple[str, str]:
     """Check the card against itself: the s/it its totals imply over its own schedule vs its per-step figure."""
     steps = df[(df.metric == "step_time") & df.iterations.notna()]
-    its = {d: int(g.groupby("scale").iterations.max().sum()) for d, g in steps.groupby("devices")}
+    its = {(preset, d): int(g.groupby("scale").iterations.max().sum())
+           for (preset, d), g in steps.groupby(["preset", "devices"])}
     totals = {e["devices"]: e["seconds"] for e in sorted(claims.get("total_time", []), key=lambda e: e["devices"] or 0)
               if e["devices"]}
     card_its = {d: card_iterations(d) for d in totals}
     ours = "; ".join([f"card schedule ({CARD_PRESET}): " + ", ".join(f"{d}p {n:,} it" for d, n in card_its.items())]
-                     * bool(card_its) + [f"ours ({_values(steps.preset)}): {d}p {n:,} it" for d, n in its.items()])
+                     * bool(card_its) + [f"ours ({preset}): {d}p {n:,} it" for (preset, d), n in its.items()])
     per_step = next((e["seconds"] for e in claims.get("step_time", [])), None)
     if per_step is None or not totals:
         return ours or "no schedule recorded", "—"
@@ -419,7 +426,8 @@ def _section_fid(df, claims, out) -> Section | None:
     table = fid_table(df)
     if table.empty:
         return None
-    body = f"{context_line(df[df.metric == 'fid'])}\n\nFID values are only comparable under equal manifests.\n\n"
+    body = (f"{context_line(df[df.metric == 'fid'])}\n\nFID values are only comparable under equal protocol manifests "
+            f"(same sha256; the full manifests are in report.json).\n\n")
     return Section("FID", body + _table(table), {"fid": table})
 
 

@@ -24,7 +24,7 @@ def test_modelzoo_variant_records_its_adam_beta1_and_the_synthetic_default():
     ctx = _ctx(variant="modelzoo")
     resolve_config(ctx)
     assert ctx.params["optimizer"] == "Adam(beta1=0.0001, beta2=0.99)"
-    assert ctx.params["dataset"] == "synthetic (seeded, 256 images)"
+    assert ctx.params["dataset"] == "synthetic-n256-seed0"
 
 
 def test_fid_scenario_scores_the_checkpoint_against_the_training_images(tmp_path, monkeypatch):

@@ -33,11 +33,15 @@ def cache_dir() -> Path:
 
 
 def dataset_name(ctx) -> str:
-    """Return the name a report shows for the training data: the folder's name or the synthetic default."""
+    """Return the name a report shows for the training data: the folder's name (``synthetic-n256-seed0`` default)."""
     opts = ctx.options()
-    if opts.get("data"):
-        return Path(opts["data"]).name
-    return f"synthetic (seeded, {opts['synthetic_n']} images)" if "synthetic_n" in opts else "none"
+    if "synthetic_n" not in opts:
+        return "none"
+    return Path(opts["data"]).name if opts["data"] else _synthetic_folder(opts["synthetic_n"]).name
+
+
+def _synthetic_folder(n: int) -> Path:
+    return cache_dir() / f"synthetic-n{n}-seed0"
 
 
 def data_folder(ctx) -> Path:
@@ -47,6 +51,6 @@ def data_folder(ctx) -> Path:
         return Path(opts["data"])
     from pgan_ref.synthetic import write_synthetic
 
-    folder = cache_dir() / f"synthetic-n{opts['synthetic_n']}-seed0"
+    folder = _synthetic_folder(opts["synthetic_n"])
     write_synthetic(folder, n=opts["synthetic_n"], seed=0)
     return folder

@@ -101,28 +101,35 @@ def phase_records(ctx, st: ScaleStep, phase: str, alpha: float, compute_s: list,
     return records
 
 
+def time_scale(ctx, st: ScaleStep, iters: int, warmup: int, min_time_s: float = 0.0) -> list[dict]:
+    """Time every phase of one scale; return the phase records and the scale's compile-time record."""
+    records, compile_s = [], None
+    for phase, alpha in st.phases():
+        t = time_split(st.fetch, st.compute_at(alpha), warmup=warmup, min_count=iters, min_time_s=min_time_s)
+        compile_s = t.compute.first_s if compile_s is None else compile_s  # the first call compiles the graph
+        records += phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples)
+    records.append(ctx.record("compile_time", "s", compile_s,
+                              labels={"scale": st.scale, "devices": ctx.devices, "rank": ctx.rank}))
+    return records
+
+
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha), 1 or N devices",
-          options=(Option("iters", "timed iterations per scale and phase", 10, int),
+          options=(Option("iters", "least timed iterations per scale and phase", 10, int),
+                   Option("min_time_s", "least timed seconds per scale and phase (fast steps get more samples)",
+                          0.0, float),
                    Option("warmup", "untimed iterations after the compile call", 2, int), *DATA_OPTIONS),
           multi_device=True)
 def run(ctx) -> list[dict]:
     """Return step-time, data-time, compile-time, throughput and FLOP/s records for every scale."""
     cfg = resolve_config(ctx)
     opts = ctx.options()
-    iters, warmup = opts["iters"], opts["warmup"]
-    records, medians, last = [], [], None
+    records, last = [], None
     for st in scale_steps(ctx, cfg):
-        compile_s = None
-        for phase, alpha in st.phases():
-            t = time_split(st.fetch, st.compute_at(alpha), warmup=warmup, min_count=iters)
-            compile_s = t.compute.first_s if compile_s is None else compile_s
-            records += phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples)
-            medians.append(float(np.median(t.compute.samples)))
-        records.append(ctx.record("compile_time", "s", compile_s,
-                                  labels={"scale": st.scale, "devices": ctx.devices, "rank": ctx.rank}))
+        records += time_scale(ctx, st, opts["iters"], opts["warmup"], opts["min_time_s"])
         last = st
     overhead = measure_overhead()
-    records.append(ctx.record("harness_overhead", "fraction of step", overhead["timed_call_s"] / min(medians),
+    fastest = min(r["value"] for r in records if r["metric"] == "step_time")
+    records.append(ctx.record("harness_overhead", "fraction of step", overhead["timed_call_s"] / fastest,
                               labels={"devices": ctx.devices, "rank": ctx.rank, **overhead}))
     ctx.checksum = param_checksum([last.nets.g, last.nets.d])
     return records
