@@ -20,21 +20,27 @@ def _save(fig, path: Path) -> Path:
 
 
 def step_time_plot(steps: pd.DataFrame, path: Path) -> Path:
-    """Plot step-time distributions, one box per (preset, scale, phase, devices), log scale; return the path."""
+    """Plot step-time distributions, one box per (preset, scale, phase, devices), coloured by device count."""
     groups = sorted(steps.fillna({"phase": "all", "preset": "?"}).groupby(["preset", "scale", "phase", "devices"]),
                     key=lambda g: g[0])
     fig, ax = plt.subplots(figsize=(max(5, len(groups) * 0.9), 3.8))
-    ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups], showfliers=True)
+    boxes = ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups], showfliers=True, patch_artist=True)
+    colours = {d: f"C{i}" for i, d in enumerate(sorted({k[3] for k, _ in groups}))}
+    for box, ((_, _, _, devices), _) in zip(boxes["boxes"], groups):
+        box.set(facecolor=colours[devices], alpha=0.5)
+    ax.legend([plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.5) for c in colours.values()],
+              [f"{d} device{'s' if d > 1 else ''}" for d in colours], fontsize="small")
     ax.set_xticks(range(1, len(groups) + 1), [f"{s:g}px\n{ph}\n{d}p\n{pr}" for (pr, s, ph, d), _ in groups],
                   fontsize="x-small")
     ax.set_yscale("log")
     ax.set_ylabel("step time (s)")
-    ax.set_title("Step time per scale (1p and Np)")
+    ax.set_title("Step time per scale and phase (1p and Np)")
     return _save(fig, path)
 
 
-def loss_plot(losses: pd.DataFrame, path: Path) -> Path:
-    """Plot losses over training (scales in order) with card-style points every ``stride`` samples (a column)."""
+def loss_plot(losses: pd.DataFrame, path: Path, card: dict | None = None) -> Path:
+    """Plot losses over training (scales in order), card-style points every ``stride`` samples (a column) and,
+    when ``card`` maps a metric to the card's [low, high] range, that range as a band; return the path."""
     fig, axes = plt.subplots(1, losses.metric.nunique(), figsize=(10, 3.5), squeeze=False)
     for ax, (metric, g) in zip(axes[0], losses.groupby("metric")):
         offset = 0
@@ -45,7 +51,9 @@ def loss_plot(losses: pd.DataFrame, path: Path) -> Path:
             ax.plot(xs, ys, lw=0.6, label=f"{scale:g}px")
             ax.plot(xs[::stride], ys[::stride], "k.", ms=3)
             offset += ys.size
-        ax.set_title(metric)
+        if card and card.get(metric):
+            ax.axhspan(*card[metric], color="grey", alpha=0.15, label="card range")
+        ax.set_title(f"{metric} (dots: the card's one value per 100 steps)", fontsize="medium")
         ax.set_xlabel("recorded step (scales concatenated)")
         ax.legend(fontsize="small")
     return _save(fig, path)

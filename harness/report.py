@@ -418,7 +418,8 @@ def _section_losses(df, claims, out) -> Section | None:
             f"values printed every {CARD_LOG_EVERY} steps, summed over a batch of "
             f"{(claims.get('batch_per_device') or {}).get('per_device', 16)}; the card-style columns sample ours the "
             f"same way and the verdict rescales sums to the card's batch.\n\n")
-    png = plots.loss_plot(losses.assign(stride=[card_stride(lab) for lab in losses.labels]), out / "losses.png")
+    card = {m: claims.get("loss_ranges", {}).get(name) for m, name in LOSS_NAMES.items()}
+    png = plots.loss_plot(losses.assign(stride=[card_stride(lab) for lab in losses.labels]), out / "losses.png", card)
     return Section("Loss envelopes", body + _table(table) + f"\n\n![losses]({png.name})", {"losses": table})
 
 
