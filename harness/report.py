@@ -46,7 +46,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
                      "devices": int(lab.get("devices") or par.get("devices") or meta.get("device_count") or 1),
                      "device": par.get("device") or meta.get("device"), "preset": par.get("preset"),
                      "variant": par.get("variant"), "mindspore": meta.get("mindspore"), "cann": meta.get("cann"),
-                     "cpu": (meta.get("cpu") or {}).get("brand"), "git_commit": meta.get("git_commit"),
+                     "cpu": (meta.get("cpu") or {}).get("brand"), "cpu_count": (meta.get("cpu") or {}).get("count"),
+                     "git_commit": meta.get("git_commit"),
                      "git_dirty": meta.get("git_dirty"), "time_start": r.get("time_start"),
                      "flags": list(r.get("flags") or []), "samples": [float(s) for s in samples],
                      "labels": lab, "params": par})
@@ -124,12 +125,16 @@ def speedup_table(steps: pd.DataFrame) -> pd.DataFrame:
 
 
 def _scale_time(g: pd.DataFrame) -> tuple[float, float, float, float]:
-    """Return (iterations, projected seconds, low, high) of one scale from its step-time rows."""
+    """Return (iterations, projected seconds, low, high) of one scale from its step-time rows.
+
+    Each phase weighs by its own iterations when every phase of the scale was measured; otherwise all the
+    scale's iterations are charged at the median of what was measured.
+    """
+    its = g.iterations.max()
     if g.phase_iterations.notna().all():
         parts = [(ph.phase_iterations.iloc[0], stats.bootstrap_median_ci(pooled(ph))) for _, ph in g.groupby("phase")]
-        its = sum(n for n, _ in parts)
-        return its, *(sum(n * ci[i] for n, ci in parts) for i in range(3))
-    its = g.iterations.max()
+        if sum(n for n, _ in parts) == its:
+            return its, *(sum(n * ci[i] for n, ci in parts) for i in range(3))
     return its, *(its * v for v in stats.bootstrap_median_ci(pooled(g)))
 
 
@@ -393,7 +398,10 @@ def _section_steps(df, claims, out) -> Section | None:
     tables = {"step_time": table}
     speed = speedup_table(table)
     if not speed.empty:
-        body += f"\n\n1p vs Np (throughput = batch x devices / median step):\n\n{_table(speed)}"
+        shared = (f" On CPU the ranks share one machine's {_values(df.cpu_count)} cores: this measures the data-parallel "
+                  "protocol (all-reduce, identical parameters on every rank) and its cost, not scaling."
+                  if "CPU" in set(df.device) else "")
+        body += f"\n\n1p vs Np (throughput = batch x devices / median step).{shared}\n\n{_table(speed)}"
         tables["speedup"] = speed
     png = plots.step_time_plot(df[df.metric == "step_time"], out / "step_time.png")
     return Section("Step time per scale", body + f"\n\n![step time]({png.name})", tables)

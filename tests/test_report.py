@@ -90,6 +90,19 @@ def test_projection_sums_schedule(card):
     assert row.verdict.startswith("differs")  # partial schedule vs the card's full 1p total
 
 
+def test_projection_charges_unmeasured_phases_at_the_measured_median(card):
+    # Only the stable phase measured (as the full-width benchmark does): the fade's iterations still count.
+    recs = [rec("step_time", "s", [2.0] * 5, labels={"scale": 16, "phase": "stable", "batch_size": 16, "devices": 1,
+                                                      "iterations": 96000, "phase_iterations": 76800}),
+            rec("step_time", "s", [1.0] * 5, labels={"scale": 8, "phase": "fade", "batch_size": 16, "devices": 1,
+                                                     "iterations": 100, "phase_iterations": 40}),
+            rec("step_time", "s", [3.0] * 5, labels={"scale": 8, "phase": "stable", "batch_size": 16, "devices": 1,
+                                                     "iterations": 100, "phase_iterations": 60})]
+    row = projection_table(records_frame(recs), card_claims(card)).iloc[0]
+    assert row.iterations == 96100
+    assert row["mean s/it"] * row.iterations == pytest.approx(96000 * 2.0 + 40 * 1.0 + 60 * 3.0)
+
+
 def test_timing_verdict_on_same_device(tmp_path, card):
     # Ascend step time of 1.1 s at the top scale reproduces the card's "1.1s/step".
     recs = [rec("step_time", "s", list(np.random.default_rng(0).lognormal(np.log(1.1), 0.02, 30)), device="Ascend",
