@@ -164,6 +164,19 @@ def test_calibrate_from_existing_runs_matches_the_library_and_feeds_the_gate(tmp
     assert main(["calibrate"]) == 2
 
 
+@pytest.mark.parametrize("factor,expected", [(1.0, 0), (1.3, 1)])
+def test_inconclusive_gate_asks_for_more_samples(baseline, tmp_path, capsys, factor, expected):
+    cur = write_run(tmp_path / "cur", "cur", n=3, scale_factor=factor, seed=2)  # too few samples to decide
+    assert gate_exit(baseline, cur) == 3
+    more = write_run(tmp_path / "more", "more", scale_factor=factor, seed=3)
+    cmd = f"cat {more / 'records.jsonl'} >> {cur / 'records.jsonl'}"
+    assert gate_exit(baseline, cur, "--more-cmd", cmd, "--budget", "2") == expected
+    out = capsys.readouterr().out
+    assert out.count("asking for more samples") == 1  # decided after one extra round
+    still_few = write_run(tmp_path / "few", "few", n=3, scale_factor=factor, seed=4)
+    assert gate_exit(baseline, still_few, "--more-cmd", "false") == 2  # a failing measurement is a usage error
+
+
 def test_list_labels_do_not_split_entries():
     m = meta()
     recs = [make_record(run_id=f"r{i}", scenario="ingest", metric="loss_g", unit="1", meta=m, value=0,

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
-from .. import gate
+from .. import gate, stats
 from ..modelcard import load_baseline
 from ..records import read_records
 
@@ -27,12 +28,30 @@ def load_calibration(path: str | None, baseline: dict) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Gate the results against the baseline and print what moved; return the exit code."""
+    """Gate the results against the baseline and print what moved; return the exit code.
+
+    While the verdict is inconclusive and ``--more-cmd`` is given, the command is run (it should append more
+    records of the same protocol to the results) and the gate is repeated, at most ``--budget`` times.
+    """
     baseline = load_baseline(args.baseline)
     if baseline.get("kind") != "measured":
         print(f"{args.baseline} is a {baseline.get('kind')} baseline; gate needs `baseline --from-results`",
               file=sys.stderr)
         return 2
+    calib = load_calibration(args.calibration or str(Path(args.baseline).with_name("calibration.json")), baseline)
+    for attempt in range(args.budget + 1):
+        if attempt:
+            print(f"inconclusive: asking for more samples ({attempt}/{args.budget}): {args.more_cmd}", flush=True)
+            if subprocess.run(args.more_cmd, shell=True).returncode != 0:
+                print(f"--more-cmd failed: {args.more_cmd}", file=sys.stderr)
+                return 2
+        code = _gate_once(args, baseline, calib)
+        if code != gate.EXIT_CODES[stats.INCONCLUSIVE] or not args.more_cmd:
+            return code
+    return code
+
+
+def _gate_once(args: argparse.Namespace, baseline: dict, calib: dict | None) -> int:
     records = read_records(args.results)
     if not records:
         print(f"no records under {', '.join(args.results)}", file=sys.stderr)
@@ -41,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         print("incomparable with the baseline:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
-    calib = load_calibration(args.calibration or str(Path(args.baseline).with_name("calibration.json")), baseline)
     base, current = {gate.entry_key(e): e for e in baseline["entries"]}, gate.group_entries(records)
     rows = gate.compare_entries(base, current, gate.threshold_function(args.max_slowdown, calib), args.metric,
                                 args.loss_margin)
@@ -73,5 +91,10 @@ def register(subparsers) -> None:
                    help="A/A calibration from `calibrate` (default: calibration.json beside the baseline)")
     p.add_argument("--allow-machine-mismatch", action="store_true",
                    help="gate even if the machine fingerprint differs")
+    p.add_argument("--more-cmd", metavar="CMD",
+                   help="shell command that appends more records to --results; run while the verdict is "
+                        "inconclusive (e.g. the same `bench --smoke --out ...` again)")
+    p.add_argument("--budget", type=int, default=1, metavar="N",
+                   help="at most N extra measurement rounds through --more-cmd (default 1)")
     add_threshold_options(p)
     p.set_defaults(func=run)
