@@ -108,9 +108,12 @@ def time_scale(ctx, st: ScaleStep, iters: int, warmup: int, min_time_s: float = 
         t = time_split(st.fetch, st.compute_at(alpha), warmup=warmup, min_count=iters, min_time_s=min_time_s)
         compile_s = t.compute.first_s if compile_s is None else compile_s  # the first call compiles the graph
         records += phase_records(ctx, st, phase, alpha, t.compute.samples, t.data.samples)
-    records.append(ctx.record("compile_time", "s", compile_s,
-                              labels={"scale": st.scale, "devices": ctx.devices, "rank": ctx.rank}))
-    return records
+    return records + [compile_record(ctx, st, compile_s)]
+
+
+def compile_record(ctx, st: ScaleStep, seconds: float) -> dict:
+    """Return the compile-time record of one scale (its first call: graph build plus one step)."""
+    return ctx.record("compile_time", "s", seconds, labels={"scale": st.scale, "devices": ctx.devices, "rank": ctx.rank})
 
 
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha), 1 or N devices",
