@@ -183,9 +183,14 @@ def card_stride(labels: dict) -> int:
     return max(1, CARD_LOG_EVERY // logged_every(labels))
 
 
+def card_batch_size(claims: dict) -> int | None:
+    """Return the per-device batch the card's loss sums are over (its batch_size read per device, else as is)."""
+    return (claims.get("batch_per_device") or {}).get("per_device", claims.get("batch_size"))
+
+
 def loss_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     """Return the per-scale loss envelope (all steps and card-style every-100-step sampling) vs card ranges."""
-    card_batch = (claims.get("batch_per_device") or {}).get("per_device", claims.get("batch_size"))
+    card_batch = card_batch_size(claims)
     ranges = claims.get("loss_ranges", {})
     rows = []
     for (metric, scale, batch), g in df[df.metric.isin(list(LOSS_NAMES))].groupby(
@@ -221,7 +226,7 @@ def range_verdict(values: np.ndarray, card: list | None, factor: float, what: st
 
 def loss_summary(df: pd.DataFrame, claims: dict) -> list[tuple[str, str]]:
     """Return per loss (G, D) the envelope over every recorded step and scale, and its verdict vs the card."""
-    card_batch = (claims.get("batch_per_device") or {}).get("per_device", claims.get("batch_size"))
+    card_batch = card_batch_size(claims)
     out = []
     for metric, g in sorted(df[df.metric.isin(list(LOSS_NAMES))].groupby("metric"), key=lambda m: m[0],
                             reverse=True):  # G before D, as the card lists them
