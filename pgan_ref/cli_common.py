@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from .config import list_presets, load_config
+from .config import ConfigError, list_presets, load_config
 from .device import DEVICES
 
 
@@ -57,3 +58,21 @@ def generator_from_args(args):
     ensure_device(args.device_target, args.device_id)
     return build_generator(args.checkpoint_g, cfg=cfg, scale=args.scale,
                            lrelu_torgb=None if cfg else args.variant == "modelzoo")
+
+
+def load_generator(args, counts: tuple[str, ...] = ()):
+    """Return the generator of ``generator_from_args``, or None after printing what was wrong.
+
+    ``counts`` names integer options that must be at least 1; a bad one, a bad config or an unusable
+    checkpoint is reported on stderr (the CLIs then exit 2).
+    """
+    from .generator_io import CheckpointError
+
+    try:
+        for name in counts:
+            if getattr(args, name) < 1:
+                raise ConfigError(f"--{name} must be at least 1")
+        return generator_from_args(args)
+    except (ConfigError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None

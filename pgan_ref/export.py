@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 from . import _env  # noqa: F401
-from .cli_common import add_generator_args, generator_from_args
-from .config import ConfigError
-from .generator_io import CheckpointError
+from .cli_common import add_generator_args, load_generator
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,12 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Export the generator; return 0 on success, 2 on a configuration or checkpoint error."""
     args = build_parser().parse_args(argv)
-    try:
-        if args.batch_size < 1:
-            raise ConfigError("--batch_size must be at least 1")
-        g = generator_from_args(args)
-    except (ConfigError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    g = load_generator(args, ("batch_size",))
+    if g is None:
         return 2
     from .generator_io import export_mindir
 
