@@ -1,4 +1,7 @@
-"""Scenario ``loss-ranges``: train the preset's schedule and record every step's G/D loss, GP, drift and alpha."""
+"""Scenario ``loss-ranges``: train the preset's schedule and record every step's G/D loss, GP, drift and alpha.
+
+Per scale it also records each network's skipped updates (B4 loss-scale overflows; 0 with B4 off).
+"""
 from __future__ import annotations
 
 import math
@@ -19,7 +22,7 @@ DIVERGED = 1e6  # |loss| beyond this counts as diverged
           options=DATA_OPTIONS,
           multi_device=True)
 def run(ctx) -> list[dict]:
-    """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts."""
+    """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts, and skipped updates."""
     cfg = resolve_config(ctx)
     steps: dict[int, list] = defaultdict(list)
     trainer = Trainer(cfg, data_folder(ctx), ctx.out_dir / f"train-{ctx.run_id}", rank=ctx.rank,
@@ -39,4 +42,9 @@ def run(ctx) -> list[dict]:
             value = float(np.median(finite)) if finite else float("nan")
             records.append(ctx.record(metric, "1", value, samples=vals, labels=labels,
                                       flags=["sums-over-batch"]))
+        for net in ("D", "G"):
+            flags = [int(getattr(r, f"overflow_{net.lower()}")) for r in rows]
+            records.append(ctx.record("skipped_updates", "steps", sum(flags), samples=flags,
+                                      labels={**base, "network": net, "steps": len(rows),
+                                              "loss_scale_last": getattr(rows[-1], f"loss_scale_{net.lower()}")}))
     return records
