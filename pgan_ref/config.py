@@ -47,6 +47,9 @@ class Deviations:
 
 
 VARIANTS = {"reference": Deviations, "modelzoo": Deviations.all_on}
+# MindSpore 2.10's Ascend operator precision modes (mindspore.device_context.ascend.op_precision.precision_mode).
+PRECISION_MODES = ("force_fp16", "allow_fp32_to_fp16", "allow_mix_precision", "must_keep_origin_dtype", "force_fp32",
+                   "allow_fp32_to_bf16", "allow_mix_precision_fp16", "allow_mix_precision_bf16")
 
 
 @dataclass
@@ -71,6 +74,7 @@ class PGANConfig:
     loss_scale_value: float = 12.0  # B4: initial loss scale 2**loss_scale_value (ModelZoo YAML key)
     scale_factor: float = 10.0      # B4: the scale is divided by this on overflow, multiplied after a window
     scale_window: int = 1000        # the YAML's window; the ModelZoo code passes scale_factor instead (B4)
+    precision_mode: str = ""        # Ascend operator precision mode (device_context.ascend.op_precision); "" = default
     mirror: bool = True
     model_save_step: int = 10000
     ckpt_save_dir: str = "./checkpoint"
@@ -105,6 +109,9 @@ class PGANConfig:
             raise ConfigError(f"loss scaling needs 0 <= loss_scale_value <= 127 (2**128 overflows float32), "
                               f"scale_factor > 1 and scale_window >= 1 (got {self.loss_scale_value}, "
                               f"{self.scale_factor}, {self.scale_window})")
+        if self.precision_mode not in ("", *PRECISION_MODES):
+            raise ConfigError(f"unknown precision_mode {self.precision_mode!r}; choose one of "
+                              f"{', '.join(PRECISION_MODES)} (Ascend only) or leave it unset")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
 

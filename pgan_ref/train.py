@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .device import setup
+    from .device import apply_precision, setup
     from .trainer import Trainer
 
     rank, group = setup(args.device_target, args.device_id)
+    apply_precision(cfg, args.device_target)
     trainer = Trainer(cfg, args.train_data_path, args.ckpt_save_dir or cfg.ckpt_save_dir, rank=rank,
                       group_size=group, progress=not args.no_progress, stop_after=args.stop_after)
     summary = trainer.run()

@@ -1,4 +1,4 @@
-"""Report pieces for the ModelZoo step (B4/B9): structures side by side, projection on the trained one, skipped updates."""
+"""Records and report for the ModelZoo step: structures side by side, projection on the trained one, skipped updates, precision meta."""
 import numpy as np
 
 from harness.records import make_record
@@ -48,3 +48,15 @@ def test_loss_table_shows_skipped_updates_per_network():
     recs[2]["value"], recs[3]["value"] = 2, 1
     table = loss_table(records_frame(recs), {}).set_index("loss")
     assert table.loc["loss_d", "skipped updates"] == 2 and table.loc["loss_g", "skipped updates"] == 1
+
+
+def test_precision_mode_is_validated_and_recorded_as_not_applied_on_cpu():
+    import pytest
+
+    from pgan_ref.config import ConfigError, load_config
+    from pgan_ref.device import apply_precision
+
+    cfg = load_config(preset="cpu-smoke", overrides={"precision_mode": "allow_fp32_to_fp16"})
+    assert apply_precision(cfg, "CPU") == {"device": "CPU", "precision_mode": "allow_fp32_to_fp16", "applied": False}
+    with pytest.raises(ConfigError, match="precision_mode 'fp8'"):
+        load_config(preset="cpu-smoke", overrides={"precision_mode": "fp8"})

@@ -17,9 +17,13 @@ def resolve_config(ctx) -> PGANConfig:
     """Return the config of a run context (preset + variant + config overrides, seed from the run).
 
     Its hash goes into ``ctx.config_hash`` (taken before the run seed is set: runs differing only in seed share it);
-    the dataset, optimizer and learning rate go into ``ctx.training`` so every record's params carry them.
+    the dataset, optimizer and learning rate go into ``ctx.training`` so every record's params carry them, and
+    the device precision settings (``--set precision_mode=...``, applied on Ascend) into every record's meta.
     """
+    from pgan_ref.device import apply_precision
+
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
+    ctx.meta["precision"] = apply_precision(cfg, ctx.device)
     ctx.config_hash = cfg.hash()
     ctx.training = {"dataset": dataset_name(ctx), "lr": cfg.lr,
                     "optimizer": f"Adam(beta1={cfg.effective_beta1():g}, beta2={cfg.beta2:g})"}

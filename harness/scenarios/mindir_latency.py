@@ -68,6 +68,7 @@ def run(ctx: RunContext) -> list[dict]:
     """Return latency, first-call, throughput, memory, size, eager ratio and output-difference records."""
     import pgan_ref  # noqa: F401  (ONEDNN_MAX_CPU_ISA before mindspore)
     from pgan_ref.config import load_config
+    from pgan_ref.device import apply_precision
     from pgan_ref.generator_io import ensure_device
 
     from ..inference import export_mindir, load_runtime
@@ -76,6 +77,7 @@ def run(ctx: RunContext) -> list[dict]:
     opts = _options(ctx)
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
     ensure_device(ctx.device)
+    ctx.meta["precision"] = apply_precision(cfg, ctx.device)
     from mindspore import Tensor
 
     g, scale, flags = _generator(cfg, opts, ctx.seed)
