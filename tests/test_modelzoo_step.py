@@ -219,3 +219,26 @@ def test_trainer_logs_overflow_true_and_records_flags_and_scales(tmp_path):
     for row, line in zip(rows, step_lines):  # the log prints G's flag, as the ModelZoo's loop does
         assert f"overflow:{row['overflow_g']}," in line
     assert any(r["overflow_g"] for r in rows) and any("overflow:True," in x for x in step_lines)
+
+
+def test_resume_restores_the_loss_scales_and_reproduces_the_run_exactly(tmp_path):
+    """B4 + B9: stop mid-scale, resume from the last checkpoint; every step equals the uninterrupted run."""
+    data = tmp_path / "data"
+    write_synthetic(data, n=8)
+    cfg = load_config(preset="cpu-smoke", variant="modelzoo",
+                      overrides={**TINY, "scales": [4], "depth": [8], "num_batch": [8], "alpha_jumps": [0],
+                                 "alpha_size_jumps": [1], "loss_scale_value": 127, "scale_factor": 2,
+                                 "model_save_step": 4})
+
+    def train(ckpt, stop_after=None):
+        Trainer(cfg, data, ckpt, log=None, progress=False, stop_after=stop_after).run()
+        return [json.loads(x) for x in (ckpt / "steps_rank0.jsonl").read_text().splitlines()]
+
+    full = train(tmp_path / "full")
+    train(tmp_path / "resumed", stop_after=5)  # checkpoint after 3 steps ((3 + 1) % 4 == 0)
+    rows = train(tmp_path / "resumed")
+    assert [r["i"] for r in rows] == [0, 1, 2, 3, 4, 3, 4, 5, 6, 7]
+    keys = ("loss_d", "loss_g", "gp", "drift", "overflow_d", "overflow_g", "loss_scale_d", "loss_scale_g")
+    assert any(r["overflow_d"] for r in full) and len({r["loss_scale_d"] for r in full}) > 1
+    for r in rows:
+        assert {k: r[k] for k in keys} == {k: full[r["i"]][k] for k in keys}, r["i"]
