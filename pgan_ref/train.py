@@ -32,9 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.stop_after is not None and args.stop_after < 1:
+            raise ConfigError(f"--stop_after {args.stop_after} is not accepted: expected an integer >= 1 "
+                              "(iterations before stopping)")
         cfg = config_from_args(args)
         if args.seed is not None:
             cfg.seed = args.seed
+            cfg.validate()
         from .data import list_images
 
         list_images(args.train_data_path)  # fail before importing/compiling anything heavy
