@@ -15,6 +15,7 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from .fileio import write_text_atomic
+from .generator_io import CheckpointError
 from .networks import local_params
 from .train_step import optimizer_state
 
@@ -38,23 +39,36 @@ def save_net(cell: nn.Cell, path: Path) -> None:
     _atomic_save([{"name": n, "data": p.value()} for n, p in local_params(cell).items()], path)
 
 
-def load_net(cell: nn.Cell, path: str | Path, *, strict: bool = True) -> None:
-    """Load a checkpoint saved by ``save_net`` (or with matching names) into ``cell`` before compiling."""
+def read_checkpoint(path: str | Path) -> dict:
+    """Return ``{name: Parameter}`` of a checkpoint, or raise CheckpointError naming the file when it is unusable."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    data = ms.load_checkpoint(str(path))
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        return ms.load_checkpoint(str(path))
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {path} is damaged or truncated (MindSpore cannot read it: "
+                              f"{str(e).splitlines()[0]})") from e
+
+
+def apply_params(cell: nn.Cell, data: dict, source: str | Path, *, strict: bool = True) -> None:
+    """Copy checkpoint tensors ``data`` (read from ``source``) into ``cell`` by local name, shapes checked."""
     params = local_params(cell)
     missing = [n for n in params if n not in data]
     if strict and missing:
-        raise ValueError(f"{path} lacks {len(missing)} parameters of this network (e.g. {missing[:3]}): "
-                         f"was it saved at another scale or depth? pass the matching --scale")
+        raise CheckpointError(f"{source} lacks {len(missing)} parameters of this network (e.g. {missing[:3]}): "
+                              f"was it saved at another scale or depth? pass the matching --scale")
     for name, p in params.items():
         if name in data:
             if tuple(data[name].shape) != tuple(p.shape):
-                raise ValueError(f"{path}: {name} has shape {tuple(data[name].shape)}, network expects "
-                                 f"{tuple(p.shape)}: check latent size and depths")
+                raise CheckpointError(f"{source}: {name} has shape {tuple(data[name].shape)}, network expects "
+                                      f"{tuple(p.shape)}: check latent size and depths")
             p.set_data(Tensor(data[name].asnumpy()))
+
+
+def load_net(cell: nn.Cell, path: str | Path, *, strict: bool = True) -> None:
+    """Load a checkpoint saved by ``save_net`` (or with matching names) into ``cell`` before compiling."""
+    apply_params(cell, read_checkpoint(path), path, strict=strict)
 
 
 def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn.Cell], state: dict) -> None:
@@ -67,26 +81,38 @@ def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn
     write_text_atomic(folder / f"state_{i}.json", json.dumps(state))
 
 
-def load_optimizer_state(optimizers: list[nn.Cell], path: Path) -> None:
-    """Restore optimizer moments and counters saved by ``save_set``."""
-    data = ms.load_checkpoint(str(path))
+def load_optimizer_state(optimizers: list[nn.Cell], data: dict) -> None:
+    """Restore optimizer moments and counters from the tensors of a ``state_{i}.ckpt`` saved by ``save_set``."""
     for opt in optimizers:
         for p in opt.get_parameters():
             if p.name in data:
                 p.set_data(Tensor(data[p.name].asnumpy()))
 
 
-def latest_state(ckpt_dir: str | Path, scales: list[int], rank: int = 0) -> tuple[Path, dict] | None:
-    """Return (folder, state) of the most advanced complete checkpoint set, or None."""
-    best = None
+def read_marker(marker: Path, scale_index: int) -> dict:
+    """Return the resume state of a ``state_{i}.json`` marker, or raise CheckpointError when it is malformed."""
+    try:
+        state = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"state marker {marker} is unreadable ({e})") from None
+    keys = {"i": int, "scale_index": int, "rng": dict, "config_hash": str}
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in keys.items()) \
+            or marker.name != f"state_{state['i']}.json" or state["scale_index"] != scale_index:
+        raise CheckpointError(f"state marker {marker} is malformed: expected a JSON object with "
+                              f"{', '.join(keys)} matching its file name and scale folder")
+    return state
+
+
+def checkpoint_sets(ckpt_dir: str | Path, scales: list[int], rank: int = 0) -> list[tuple[Path, Path, int]]:
+    """Return (folder, marker, scale index) of every checkpoint set's marker, the most advanced first."""
+    found = []
     for s_idx, scale in enumerate(scales):
-        folder = scale_dir(ckpt_dir, scale, rank)
-        for marker in folder.glob("state_*.json"):
-            try:
-                state = json.loads(marker.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
-            key = (s_idx, state["i"])
-            if best is None or key > best[0]:
-                best = (key, folder, state)
-    return None if best is None else (best[1], best[2])
+        for marker in scale_dir(ckpt_dir, scale, rank).glob("state_*.json"):
+            step = marker.stem.removeprefix("state_")
+            found.append(((s_idx, int(step) if step.isdigit() else -1), marker.parent, marker, s_idx))
+    return [(folder, marker, s_idx) for _, folder, marker, s_idx in sorted(found, reverse=True)]
+
+
+def read_set(folder: Path, i: int) -> dict[str, dict]:
+    """Return the tensors of set ``i`` in ``folder``: ``{"G", "AvG", "D", "state": {name: Parameter}}``."""
+    return {name: read_checkpoint(folder / f"{name}_{i}.ckpt") for name in (*NETS, "state")}

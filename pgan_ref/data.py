@@ -62,6 +62,17 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
         return image.convert("RGB")
 
 
+def first_readable(files: list[Path]) -> Path:
+    """Return the first image of ``files`` that decodes, or raise DataError when none does."""
+    for path in files:
+        try:
+            load_rgb(path)
+        except DECODE_ERRORS:
+            continue
+        return path
+    raise DataError(f"none of the {len(files)} images in {files[0].parent} could be read: {HOW_TO_FIX}")
+
+
 def preprocess(image: Image.Image, scale: int, *, crop: bool = True, mirror: bool = False) -> np.ndarray:
     """Return an RGB image as float32 CHW (3, scale, scale) in [-1, 1]: crop, bilinear resize, mirror.
 

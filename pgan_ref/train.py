@@ -9,6 +9,7 @@ from . import _env  # noqa: F401
 from .cli_common import add_config_args, config_from_args
 from .config import ConfigError
 from .data import DataError
+from .generator_io import CheckpointError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,9 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     from .trainer import Trainer
 
     rank, group = setup(args.device_target, args.device_id)
-    trainer = Trainer(cfg, args.train_data_path, args.ckpt_save_dir or cfg.ckpt_save_dir, rank=rank,
-                      group_size=group, progress=not args.no_progress, stop_after=args.stop_after)
-    summary = trainer.run()
+    try:
+        trainer = Trainer(cfg, args.train_data_path, args.ckpt_save_dir or cfg.ckpt_save_dir, rank=rank,
+                          group_size=group, progress=not args.no_progress, stop_after=args.stop_after)
+        summary = trainer.run()
+    except (ConfigError, DataError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"training {'complete' if summary['completed'] else 'stopped'}: {trainer.done_steps} iterations "
           f"this run, checkpoints under {trainer.ckpt_dir}", flush=True)
     return 0

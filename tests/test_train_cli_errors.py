@@ -1,4 +1,5 @@
 """The train CLI as a user runs it: every bad config value, file or option is one line on stderr and exit 2."""
+import json
 import os
 import subprocess
 import sys
@@ -68,3 +69,75 @@ def test_non_utf8_yaml_is_refused(images, tmp_path):
 ])
 def test_bad_option_is_one_line_and_exit_2(images, option, fragments):
     assert_one_line(train_cli("--train_data_path", str(images), *option), *fragments)
+
+
+# A 4-8 network small enough to compile in seconds: 4 iterations per scale, a set saved after 1, 3 and 4.
+TINY = ["--set", "scales=[4,8]", "--set", "depth=[8,8]", "--set", "latent=16", "--set", "num_batch=[4,4]",
+        "--set", "alpha_jumps=[0,2]", "--set", "alpha_size_jumps=[1,1]", "--set", "batch_size=4",
+        "--set", "model_save_step=2", "--set", "num_workers=1"]
+
+
+@pytest.fixture(scope="module")
+def trained(images, tmp_path_factory) -> Path:
+    """Return a checkpoint folder holding the 4x4 sets 1, 3 and 4 of a TINY run (stopped after scale 4)."""
+    ck = tmp_path_factory.mktemp("ck") / "ck"
+    proc = train_cli("--train_data_path", str(images), *TINY, "--ckpt_save_dir", str(ck), "--stop_after", "4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in (ck / "4").glob("state_*.json")) == ["state_1.json", "state_3.json",
+                                                                      "state_4.json"]
+    return ck
+
+
+def copy_of(ck: Path, tmp_path: Path) -> Path:
+    """Return a private copy of checkpoint folder ``ck``."""
+    import shutil
+
+    return Path(shutil.copytree(ck, tmp_path / "ck"))
+
+
+def test_too_few_images_for_a_batch(images):
+    proc = train_cli("--train_data_path", str(images), *TINY, "--set", "batch_size=16")
+    assert_one_line(proc, "8 images in", "cannot fill one batch of batch_size=16")
+
+
+def test_no_readable_image(tmp_path):
+    for i in range(5):
+        (tmp_path / f"{i:06d}.jpg").write_bytes(b"not a jpeg" * i)
+    proc = train_cli("--train_data_path", str(tmp_path), *TINY)
+    assert_one_line(proc, f"none of the 5 images in {tmp_path} could be read")
+
+
+@pytest.mark.slow
+def test_resume_into_a_folder_of_another_configuration(images, trained, tmp_path):
+    ck = copy_of(trained, tmp_path)
+    proc = train_cli("--train_data_path", str(images), *TINY, "--set", "lr=0.002", "--ckpt_save_dir", str(ck))
+    assert_one_line(proc, f"{ck / '4'} holds checkpoints of a different configuration")
+
+
+@pytest.mark.slow
+def test_no_intact_set_is_one_line(images, trained, tmp_path):
+    ck = copy_of(trained, tmp_path)
+    for marker in (ck / "4").glob("state_*.json"):
+        marker.write_text('{"i": "three"}')
+    proc = train_cli("--train_data_path", str(images), *TINY, "--ckpt_save_dir", str(ck))
+    assert_one_line(proc, f"no intact checkpoint set under {ck}", "state_4.json is malformed")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["bad marker", "truncated G"])
+def test_damaged_newest_set_falls_back_to_the_older_one(images, trained, tmp_path, damage):
+    ck = copy_of(trained, tmp_path)
+    if damage == "bad marker":
+        (ck / "4" / "state_4.json").write_text("{not json")
+        problem = f"state marker {ck / '4' / 'state_4.json'} is unreadable"
+    else:
+        g = ck / "4" / "G_4.ckpt"
+        g.write_bytes(g.read_bytes()[: g.stat().st_size // 2])
+        problem = f"checkpoint {g} is damaged or truncated"
+    proc = train_cli("--train_data_path", str(images), *TINY, "--ckpt_save_dir", str(ck), "--stop_after", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if "resuming from the older intact set" in line]
+    assert len(warnings) == 1 and problem in warnings[0] and str(ck / "4" / "state_3.json") in warnings[0]
+    assert "training stopped: 1 iterations this run" in proc.stdout
+    steps = [json.loads(line) for line in (ck / "steps_rank0.jsonl").read_text().splitlines()]
+    assert (steps[-1]["scale"], steps[-1]["i"]) == (4, 3)  # the step after set 3 was trained again
