@@ -16,6 +16,7 @@ from mindspore import Tensor, nn
 
 from .fileio import write_text_atomic
 from .generator_io import CheckpointError
+from .interrupt import deferred_interrupts
 from .networks import local_params
 from .train_step import optimizer_state
 
@@ -72,13 +73,17 @@ def load_net(cell: nn.Cell, path: str | Path, *, strict: bool = True) -> None:
 
 
 def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn.Cell], state: dict) -> None:
-    """Save G/AvG/D as ``{name}_{i}.ckpt``, then optimizer state, then the JSON marker, all atomically."""
+    """Save G/AvG/D as ``{name}_{i}.ckpt``, then optimizer state, then the JSON marker, all atomically.
+
+    Ctrl-C or SIGTERM during the save takes effect once the set is complete.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    for name in NETS:
-        save_net(nets[name], folder / f"{name}_{i}.ckpt")
-    _atomic_save([{"name": p.name, "data": p.value()} for opt in optimizers for p in optimizer_state(opt)],
-                 folder / f"state_{i}.ckpt")
-    write_text_atomic(folder / f"state_{i}.json", json.dumps(state))
+    with deferred_interrupts():
+        for name in NETS:
+            save_net(nets[name], folder / f"{name}_{i}.ckpt")
+        _atomic_save([{"name": p.name, "data": p.value()} for opt in optimizers for p in optimizer_state(opt)],
+                     folder / f"state_{i}.ckpt")
+        write_text_atomic(folder / f"state_{i}.json", json.dumps(state))
 
 
 def load_optimizer_state(optimizers: list[nn.Cell], data: dict) -> None:

@@ -10,6 +10,7 @@ from .cli_common import add_config_args, config_from_args
 from .config import ConfigError
 from .data import DataError
 from .generator_io import CheckpointError
+from .interrupt import EXIT_INTERRUPTED, terminate_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop_after", type=int, default=None,
                    help="stop after N iterations in total, as if interrupted (for resume tests)")
     return p
+
+
+def resume_hint(ckpt_dir, scales: list[int], rank: int = 0) -> str:
+    """Return where the same command would resume: the newest checkpoint set under ``ckpt_dir``, if any."""
+    from .checkpoints import checkpoint_sets
+
+    sets = checkpoint_sets(ckpt_dir, scales, rank)
+    if not sets:
+        return f"no checkpoint saved yet under {ckpt_dir}: the same command starts afresh"
+    return f"the same command resumes from the newest intact checkpoint set ({sets[0][1]})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,13 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     from .trainer import Trainer
 
     rank, group = setup(args.device_target, args.device_id)
+    ckpt_dir = args.ckpt_save_dir or cfg.ckpt_save_dir
     try:
-        trainer = Trainer(cfg, args.train_data_path, args.ckpt_save_dir or cfg.ckpt_save_dir, rank=rank,
-                          group_size=group, progress=not args.no_progress, stop_after=args.stop_after)
-        summary = trainer.run()
+        with terminate_as_interrupt():
+            trainer = Trainer(cfg, args.train_data_path, ckpt_dir, rank=rank, group_size=group,
+                              progress=not args.no_progress, stop_after=args.stop_after)
+            summary = trainer.run()
     except (ConfigError, DataError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: {resume_hint(ckpt_dir, cfg.scales, rank)}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     print(f"training {'complete' if summary['completed'] else 'stopped'}: {trainer.done_steps} iterations "
           f"this run, checkpoints under {trainer.ckpt_dir}", flush=True)
     return 0

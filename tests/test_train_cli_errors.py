@@ -1,8 +1,10 @@
-"""The train CLI as a user runs it: every bad config value, file or option is one line on stderr and exit 2."""
+"""The train CLI as a user runs it: bad values, files, data and checkpoints give one line and exit 2; INT/TERM exit 130."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,27 @@ def test_damaged_newest_set_falls_back_to_the_older_one(images, trained, tmp_pat
     assert "training stopped: 1 iterations this run" in proc.stdout
     steps = [json.loads(line) for line in (ck / "steps_rank0.jsonl").read_text().splitlines()]
     assert (steps[-1]["scale"], steps[-1]["i"]) == (4, 3)  # the step after set 3 was trained again
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_says_where_it_resumes_and_exits_130(images, tmp_path, sig):
+    ck = tmp_path / "ck"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "pgan_ref.train", "--no_progress", "--train_data_path",
+                             str(images), *TINY, "--set", "num_batch=[4000,4]", "--ckpt_save_dir", str(ck)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (ck / "4" / "state_1.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    newest = max((ck / "4").glob("state_*.json"), key=lambda p: int(p.stem.split("_")[1]))
+    assert err.strip().splitlines()[-1] == ("interrupted: the same command resumes from the newest intact "
+                                            f"checkpoint set ({newest})")
+    assert not list((ck / "4").glob(".tmp-*"))  # a save under way was completed, not torn
