@@ -3,11 +3,13 @@
 Parameter names are stored without the ``G.``/``D.``/``AvG.`` prefixes used inside the training graph,
 so a checkpoint loads into any network of the same shape. The resume state (optimizer moments and
 step counters in ``state_{i}.ckpt``, RNG state in ``state_{i}.json``) is written last: its JSON is
-the marker that a checkpoint set is complete.
+the marker that a checkpoint set is complete. Every file carries MindSpore's CRC-32 (``crc_check=True``),
+verified on load; files saved without one still load.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -31,7 +33,7 @@ def scale_dir(ckpt_dir: str | Path, scale: int, rank: int = 0) -> Path:
 
 def _atomic_save(entries: list[dict], path: Path) -> None:
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # must end in .ckpt or MindSpore renames it
-    ms.save_checkpoint(entries, str(tmp))
+    ms.save_checkpoint(entries, str(tmp), crc_check=True)  # CRC-32 of the content, checked by read_checkpoint
     os.replace(tmp, path)
 
 
@@ -41,15 +43,23 @@ def save_net(cell: nn.Cell, path: Path) -> None:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """Return ``{name: Parameter}`` of a checkpoint, or raise CheckpointError naming the file when it is unusable."""
+    """Return ``{name: Parameter}`` of a checkpoint, or raise CheckpointError naming the file when it is unusable.
+
+    Files saved with a CRC (``save_net``/``save_set``) are verified against it; older files without one load as before.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if not os.access(path, os.R_OK):
+        raise CheckpointError(f"checkpoint {path} is not readable (permissions)")
+    logging.disable(logging.CRITICAL)  # MindSpore logs its own (misleading) lines about a damaged file
     try:
-        return ms.load_checkpoint(str(path))
+        return ms.load_checkpoint(str(path), crc_check=True)
     except (RuntimeError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path} is damaged or truncated (MindSpore cannot read it: "
-                              f"{str(e).splitlines()[0]})") from e
+        raise CheckpointError(f"checkpoint {path} is damaged or truncated (its CRC does not match or its content "
+                              f"cannot be parsed): restore it from a copy or delete it") from e
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def apply_params(cell: nn.Cell, data: dict, source: str | Path, *, strict: bool = True) -> None:

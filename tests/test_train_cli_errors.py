@@ -90,6 +90,18 @@ def trained(images, tmp_path_factory) -> Path:
     return ck
 
 
+def flip_tensor_bytes(path: Path, count: int = 64) -> None:
+    """Invert ``count`` bytes inside the data of the largest tensor of checkpoint ``path`` (the file stays parseable)."""
+    import mindspore as ms
+
+    largest = max(ms.load_checkpoint(str(path)).values(), key=lambda p: p.size).asnumpy().tobytes()
+    blob = bytearray(path.read_bytes())
+    start = blob.find(largest) + len(largest) // 2
+    assert len(largest) >= 2 * count and start >= len(largest) // 2
+    blob[start:start + count] = bytes(b ^ 0xFF for b in blob[start:start + count])
+    path.write_bytes(bytes(blob))
+
+
 def copy_of(ck: Path, tmp_path: Path) -> Path:
     """Return a private copy of checkpoint folder ``ck``."""
     import shutil
@@ -126,16 +138,19 @@ def test_no_intact_set_is_one_line(images, trained, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", ["bad marker", "truncated G"])
+@pytest.mark.parametrize("damage", ["bad marker", "truncated G", "flipped AvG"])
 def test_damaged_newest_set_falls_back_to_the_older_one(images, trained, tmp_path, damage):
     ck = copy_of(trained, tmp_path)
     if damage == "bad marker":
         (ck / "4" / "state_4.json").write_text("{not json")
         problem = f"state marker {ck / '4' / 'state_4.json'} is unreadable"
-    else:
+    elif damage == "truncated G":
         g = ck / "4" / "G_4.ckpt"
         g.write_bytes(g.read_bytes()[: g.stat().st_size // 2])
         problem = f"checkpoint {g} is damaged or truncated"
+    else:
+        flip_tensor_bytes(ck / "4" / "AvG_4.ckpt")
+        problem = f"checkpoint {ck / '4' / 'AvG_4.ckpt'} is damaged or truncated"
     proc = train_cli("--train_data_path", str(images), *TINY, "--ckpt_save_dir", str(ck), "--stop_after", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
     warnings = [line for line in proc.stderr.splitlines() if "resuming from the older intact set" in line]
