@@ -163,7 +163,7 @@ _KIND_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: 
 
 
 def _check_value(key: str, value, default):
-    """Return ``value`` as the type of ``default`` (ints widen to floats), or raise ConfigError saying what is accepted."""
+    """Return ``value`` as ``default``'s type (ints widen to floats), or raise ConfigError saying what is accepted."""
     kind = type(default)
     rng = RANGES.get(key)
     accepted = _KIND_TEXT.get(kind, kind.__name__) + (f" {rng.describe()}" if rng else "")

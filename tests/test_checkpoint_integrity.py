@@ -1,4 +1,4 @@
-"""Checkpoint CRC: a flipped byte in a saved generator is refused by name (eval exits 2); files without a CRC still load."""
+"""Checkpoint CRC: a flipped byte in a saved generator is refused by name (eval exits 2); CRC-less files load."""
 import os
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""The train CLI as a user runs it: bad values, files, data and checkpoints give one line and exit 2; INT/TERM exit 130."""
+"""The train CLI as a user runs it: bad values, files, data, checkpoints -> one line, exit 2; INT/TERM -> exit 130."""
 import json
 import os
 import signal
@@ -91,7 +91,7 @@ def trained(images, tmp_path_factory) -> Path:
 
 
 def flip_tensor_bytes(path: Path, count: int = 64) -> None:
-    """Invert ``count`` bytes inside the data of the largest tensor of checkpoint ``path`` (the file stays parseable)."""
+    """Invert ``count`` bytes in the data of the largest tensor of checkpoint ``path`` (the file stays parseable)."""
     import mindspore as ms
 
     largest = max(ms.load_checkpoint(str(path)).values(), key=lambda p: p.size).asnumpy().tobytes()
