@@ -163,7 +163,8 @@ _KIND_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: 
 
 
 def _check_value(key: str, value, default):
-    """Return ``value`` as ``default``'s type (ints widen to floats), or raise ConfigError saying what is accepted."""
+    """Return ``value`` if it has ``default``'s type (ints pass for floats, numeric text becomes a float), else raise
+    ConfigError saying what is accepted."""
     kind = type(default)
     rng = RANGES.get(key)
     accepted = _KIND_TEXT.get(kind, kind.__name__) + (f" {rng.describe()}" if rng else "")
@@ -177,14 +178,13 @@ def _check_value(key: str, value, default):
         if rng and not all(rng.accepts(v) for v in value):
             raise bad
         return value
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
     if kind is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as text
         try:
             value = float(value)
         except ValueError:
             raise bad from None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    accepted_types = (int, float) if kind is float else kind  # an int stays as given: config hashes are unchanged
+    if not isinstance(value, accepted_types) or (kind is not bool and isinstance(value, bool)):
         raise bad
     if rng and (value != value or not rng.accepts(value)):  # value != value: NaN
         raise bad
@@ -192,7 +192,7 @@ def _check_value(key: str, value, default):
 
 
 def check_values(cfg: "PGANConfig") -> None:
-    """Check (and normalise, e.g. 1 -> 1.0 for float keys) every key's type and range; raise ConfigError."""
+    """Check every key's type and range (numeric text for a float key becomes a float); raise ConfigError."""
     for f in fields(PGANConfig):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         if isinstance(default, Deviations):
