@@ -36,7 +36,7 @@ def resume_hint(ckpt_dir, scales: list[int], rank: int = 0) -> str:
     sets = checkpoint_sets(ckpt_dir, scales, rank)
     if not sets:
         return f"no checkpoint saved yet under {ckpt_dir}: the same command starts afresh"
-    return f"the same command resumes from the newest intact checkpoint set ({sets[0][1]})"
+    return f"the same command resumes from the newest checkpoint set ({sets[0][1]})"
 
 
 def main(argv: list[str] | None = None) -> int:
