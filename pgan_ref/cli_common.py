@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .config import VARIANTS, ConfigError, list_presets, load_config
 from .device import DEVICES
+from .fileio import unwritable_reason
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -60,18 +62,22 @@ def generator_from_args(args):
                            lrelu_torgb=None if cfg else args.variant == "modelzoo")
 
 
-def load_generator(args, counts: tuple[str, ...] = ()):
+def load_generator(args, counts: tuple[str, ...] = (), output: str | Path | None = None):
     """Return the generator of ``generator_from_args``, or None after printing what was wrong.
 
-    ``counts`` names integer options that must be at least 1; a bad one, a bad config or an unusable
-    checkpoint is reported on stderr (the CLIs then exit 2).
+    ``counts`` names integer options that must be at least 1 and ``output`` is the file the CLI will write;
+    a bad count, an output that cannot be created, a bad config or an unusable checkpoint is reported
+    on stderr in one line (the CLIs then exit 2), before the checkpoint is loaded.
     """
     from .generator_io import CheckpointError
 
     try:
         for name in counts:
             if getattr(args, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1")
+                raise ConfigError(f"--{name} {getattr(args, name)} is not accepted: expected an integer >= 1")
+        problem = unwritable_reason(output) if output is not None else None
+        if problem:
+            raise ConfigError(f"cannot write {output}: {problem}: choose another --output_dir / --file_name")
         return generator_from_args(args)
     except (ConfigError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)

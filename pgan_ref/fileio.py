@@ -38,3 +38,17 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     return path
+
+
+def unwritable_reason(path: str | Path) -> str | None:
+    """Return why a file cannot be created at ``path`` (it is a folder, or its nearest existing parent is a
+    file or not writable), or None when it can be (missing folders are created by the writer)."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a folder"
+    parent = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p == p.parent)
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{parent} is not writable"
+    return None
