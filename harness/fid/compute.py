@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from ..quality.prdc import precision_recall_density_coverage
 from .distance import bootstrap_fid, fid_inf_sizes, fid_infinity, frechet_distance_to_features, kid, statistics
 from .features import get_extractor
 from .inputs import open_source
@@ -12,13 +13,14 @@ from .protocol import make_manifest, real_features
 
 def compute_fid(real, fake, preprocess: str = DEFAULT_MODE, n: int | None = None, n_real: int | None = None,
                 n_fake: int | None = None, seed: int = 0, batch_size: int = 32, kid_subsets: int = 0,
-                kid_subset_size: int = 1000, bootstrap: int = 0, fid_inf: bool = False, weights=None,
-                cache_real: bool = True, progress: bool = True) -> dict:
+                kid_subset_size: int = 1000, bootstrap: int = 0, fid_inf: bool = False, prdc: bool = False,
+                weights=None, cache_real: bool = True, progress: bool = True) -> dict:
     """Return ``{"fid", "manifest", ...}`` for two image sets (paths, arrays, iterables or callables of batches).
 
     ``n`` keeps the first n images of each set (``n_real`` / ``n_fake`` override per set). ``kid_subsets`` > 0
     adds ``kid`` / ``kid_std``; ``bootstrap`` > 0 adds ``fid_bootstrap`` (CI from resampled fake features);
-    ``fid_inf`` adds ``fid_inf`` (refused unless there are more than 2048 fake images). ``seed`` drives
+    ``fid_inf`` adds ``fid_inf`` (refused unless there are more than 2048 fake images); ``prdc`` adds ``prdc``
+    (precision, recall, density, coverage with k = 3 on the same features). ``seed`` drives
     every random choice and is recorded. Real features are cached per (real set, weights, preprocessing).
     """
     if preprocess not in MODES:
@@ -41,6 +43,8 @@ def compute_fid(real, fake, preprocess: str = DEFAULT_MODE, n: int | None = None
     if bootstrap:
         result["fid_bootstrap"] = bootstrap_fid(mu_r, sigma_r, fake_feats, bootstrap, seed)
         extra["bootstrap_rounds"] = bootstrap
+    if prdc:
+        result["prdc"] = precision_recall_density_coverage(real_feats, fake_feats)
     if fid_inf:
         result["fid_inf"] = fid_infinity(mu_r, sigma_r, fake_feats, seed=seed)
         extra["fid_inf_ns"] = result["fid_inf"]["ns"]
