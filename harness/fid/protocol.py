@@ -40,10 +40,14 @@ class ManifestMismatch(ValueError):
 def make_manifest(*, weights_sha256: str, preprocess: str, n_real: int | None, n_fake: int | None,
                   real_fingerprint: str | None, seed: int, real_stats_sha256: str | None = None,
                   sampling: dict | None = None) -> dict:
-    """Return the protocol manifest (v2) that goes with every quality number: protocol fields only, no paths."""
+    """Return the protocol manifest (v2) that goes with every quality number: protocol fields only, no paths.
+
+    ``weights_sha256`` None means no Inception features were used (SWD / MS-SSIM only): no extractor is named.
+    """
     from ..quality import constants
 
-    manifest = {"protocol_version": PROTOCOL_VERSION, "extractor": EXTRACTOR, "weights_sha256": weights_sha256,
+    manifest = {"protocol_version": PROTOCOL_VERSION, "extractor": EXTRACTOR if weights_sha256 else None,
+                "weights_sha256": weights_sha256,
                 "preprocess": preprocess, "n_real": None if n_real is None else int(n_real),
                 "n_fake": None if n_fake is None else int(n_fake), "real_fingerprint": real_fingerprint,
                 "seed": int(seed), "constants": {**FID_CONSTANTS, **constants()}}

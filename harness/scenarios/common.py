@@ -54,3 +54,13 @@ def data_folder(ctx) -> Path:
     folder = _synthetic_folder(opts["synthetic_n"])
     write_synthetic(folder, n=opts["synthetic_n"], seed=0)
     return folder
+
+
+def generated_images(generator, n: int, latent: int, seed: int, batch: int = 32):
+    """Return ``n`` uint8 NHWC samples of ``generator`` at alpha 0; each batch's latents seeded ``seed + first index``."""
+    import numpy as np
+
+    from pgan_ref.generator_io import generate, sample_latents, to_uint8
+
+    return np.concatenate([to_uint8(generate(generator, sample_latents(min(batch, n - start), latent, seed + start),
+                                             alpha=0.0)) for start in range(0, n, batch)])

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from pgan_ref.data import list_images
-from pgan_ref.generator_io import build_generator, generate, sample_latents, to_uint8
+from pgan_ref.generator_io import build_generator
 
 from ..registry import Option, scenario
-from .common import DATA_OPTIONS, data_folder, resolve_config
+from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config
 
 
 @scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
@@ -26,13 +26,10 @@ def run(ctx) -> list[dict]:
     n, mode = opts["n"], opts["preprocess"]
     real = opts["real"] or list_images(data_folder(ctx))[0].parent  # the training images (CelebA layout)
 
-    def fake_batches(batch=32):
-        for start in range(0, n, batch):
-            z = sample_latents(min(batch, n - start), cfg.latent, seed=ctx.seed + start)
-            yield to_uint8(generate(g, z, alpha=0.0))
-
-    r = compute_fid(real, fake_batches, preprocess=mode, n=n, seed=ctx.seed, kid_subsets=20,
-                    kid_subset_size=min(100, n), bootstrap=50)
+    sampling = {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + offset), 32/batch",
+                "latent_seed": ctx.seed}
+    r = compute_fid(real, generated_images(g, n, cfg.latent, ctx.seed), preprocess=mode, n=n, seed=ctx.seed,
+                    kid_subsets=20, kid_subset_size=min(100, n), bootstrap=50, sampling=sampling)
     labels = {"n": n, "preprocess": mode, "checkpoint": str(ckpt), "manifest": r["manifest"]}
     recs = [ctx.record("fid", "1", r["fid"], labels=labels,
                        params={"fid_bootstrap": r.get("fid_bootstrap")})]
