@@ -30,8 +30,8 @@ def run_dir(tmp_path_factory):
 
 def run(root, **sets) -> RunContext:
     overrides = {"checkpoints": str(root / "ckpt" / "*" / "AvG_*.ckpt"), "metrics": "swd,ms_ssim", "n": "8",
-                 "data": str(root / "data"), **sets}
-    ctx = RunContext(run_id="q", scenario="quality", out_dir=root / "out", seed=3, overrides=overrides)
+                 "data": str(root / "data"), "latent_seed": "3", **sets}
+    ctx = RunContext(run_id="q", scenario="quality", out_dir=root / "out", seed=99, overrides=overrides)
     assert get("quality").run(ctx) == []  # records are appended per snapshot
     return ctx
 
@@ -57,7 +57,7 @@ def test_every_snapshot_recorded_once_and_resumed(run_dir):
     latent = load_config(preset="cpu-smoke").latent
     imgs = generated_images(build_generator(run_dir / "ckpt" / "16" / "AvG_8.ckpt"), 8, latent, 3)
     assert fake["value"] == pytest.approx(ms_ssim(imgs[0::2], imgs[1::2]), rel=1e-12)
-    run(run_dir)  # everything is already recorded: nothing is recomputed or appended
+    run(run_dir)  # everything is already recorded: nothing is recomputed or appended (the run seed is not used)
     assert len(ctx.store.read()) == len(recs)
     run(run_dir, n="6")  # another n is another evaluation
     assert len(ctx.store.read()) == 2 * len(recs)

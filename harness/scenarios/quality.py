@@ -2,7 +2,7 @@
 
 Each snapshot gives one record per metric, labelled with its scale, iteration and images seen, the image counts
 and the protocol manifest. Records are appended snapshot by snapshot, and a snapshot whose metrics are already in
-the output's records (same checkpoint content, n and preprocessing) is not recomputed, so an interrupted
+the output's records (same checkpoint content, n, preprocessing and latent seed) is not recomputed, so an interrupted
 evaluation resumes where it stopped.
 """
 from __future__ import annotations
@@ -26,6 +26,8 @@ OPTIONS = (Option("checkpoint", "one AvG checkpoint (or use checkpoints)"),
            Option("real", "real image folder (default: the training images, --set data or synthetic)"),
            Option("n", "generated images, and real images used (MS-SSIM: n/2 pairs of each)", 256, int),
            Option("preprocess", "FID preprocessing: pytorch-fid | clean | tf1", "pytorch-fid", str),
+           Option("latent_seed", "seed of the latents, SWD and KID draws; fixed (not the run seed) so a resumed "
+                  "evaluation keeps one protocol", 0, int),
            Option("train_devices", "devices the snapshots were trained on (images seen = it x batch x devices)", 1,
                   int),
            *DATA_OPTIONS)
@@ -67,9 +69,9 @@ def real_images(folder, scale: int, n: int, crop: bool) -> np.ndarray:
 
 
 def done_keys(ctx) -> set[tuple]:
-    """Return (checkpoint sha256, n, preprocess, metric) of every quality record already in the output."""
-    return {(r["labels"].get("checkpoint_sha256"), r["labels"].get("n"), r["labels"].get("preprocess"), r["metric"])
-            for r in ctx.store.iter() if r.get("scenario") == "quality"}
+    """Return (checkpoint sha256, n, preprocess, seed, metric) of every quality record already in the output."""
+    return {(r["labels"].get("checkpoint_sha256"), r["labels"].get("n"), r["labels"].get("preprocess"),
+             r["labels"].get("latent_seed"), r["metric"]) for r in ctx.store.iter() if r.get("scenario") == "quality"}
 
 
 def snapshot_records(ctx, res: dict, labels: dict, params: dict) -> list[dict]:
@@ -104,7 +106,7 @@ def run(ctx) -> list[dict]:
 
     cfg = resolve_config(ctx)
     opts = ctx.options()
-    metrics, n, mode = parse_metrics(opts["metrics"]), opts["n"], opts["preprocess"]
+    metrics, n, mode, seed = parse_metrics(opts["metrics"]), opts["n"], opts["preprocess"], opts["latent_seed"]
     paths = snapshots(opts)
     folder = opts["real"] or data_folder(ctx)
     finished = done_keys(ctx)
@@ -114,16 +116,16 @@ def run(ctx) -> list[dict]:
         chosen = applicable(metrics, scale)
         ckpt_sha = sha256_file(path)
         wanted = {m for c in chosen for m in METRIC_RECORDS[c]}
-        if not chosen or all((ckpt_sha, n, mode, m) in finished for m in wanted):
+        if not chosen or all((ckpt_sha, n, mode, seed, m) in finished for m in wanted):
             continue
         iteration = iteration_of(path)
         sampling = {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + offset), 32/batch",
-                    "latent_seed": ctx.seed, "real_view": f"training pipeline at {scale} px (crop={crop}, bilinear)"}
+                    "latent_seed": seed, "real_view": f"training pipeline at {scale} px (crop={crop}, bilinear)"}
         real = real_images(folder, scale, n, crop)
-        fake = generated_images(build_generator(path, cfg=cfg), n, cfg.latent, ctx.seed)
-        res = evaluate(real, fake, chosen, seed=ctx.seed, preprocess=mode, sampling=sampling)
+        fake = generated_images(build_generator(path, cfg=cfg), n, cfg.latent, seed)
+        res = evaluate(real, fake, chosen, seed=seed, preprocess=mode, sampling=sampling)
         labels = {"scale": scale, "iteration": iteration, "images_seen": images_seen(cfg, scale, iteration,
                                                                                       opts["train_devices"]),
-                  "n": n, "preprocess": mode, "checkpoint_sha256": ckpt_sha}
+                  "n": n, "preprocess": mode, "latent_seed": seed, "checkpoint_sha256": ckpt_sha}
         ctx.emit(snapshot_records(ctx, res, labels, {"checkpoint": str(path)}))
     return []  # every snapshot's records were appended as it finished
