@@ -10,9 +10,10 @@ from pgan_ref.config import list_presets
 from pgan_ref.device import DEVICES
 
 SCENARIOS = {"step-time": "step_time_per_scale or full_width", "loss-ranges": "loss_ranges",
-             "fid": "fid or inception or preprocess or frechet", "mindir-latency": "mindir"}
+             "fid": "fid or inception or preprocess or frechet", "mindir-latency": "mindir",
+             "quality": "swd_ms_ssim"}
 REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-# Run order: training first, so the fid benchmark finds the generator that loss-ranges trained.
+# Run order: training first, so the fid and quality benchmarks find the generator that loss-ranges trained.
 BENCH_FILES = ("bench_step_time.py", "bench_fid.py", "bench_mindir.py")
 SMOKE_ROUNDS, SMOKE_MIN_TIME = 15, 4.0  # per step-time phase in the CI smoke (fast steps run until 4 s are spent)
 

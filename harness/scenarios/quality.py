@@ -97,35 +97,42 @@ def snapshot_records(ctx, res: dict, labels: dict, params: dict) -> list[dict]:
     return recs
 
 
+def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | frozenset = frozenset()) -> list[dict]:
+    """Return one snapshot's records: its metrics that apply at its scale, unless all are already ``finished``."""
+    from harness.fid.cache import sha256_file
+    from harness.quality.evaluate import applicable, evaluate, parse_metrics
+
+    n, mode, seed = opts["n"], opts["preprocess"], opts["latent_seed"]
+    scale = resolve_architecture(path, cfg=cfg).resolution
+    chosen = applicable(parse_metrics(opts["metrics"]), scale)
+    ckpt_sha = sha256_file(path)
+    if not chosen or all((ckpt_sha, n, mode, seed, m) in finished for c in chosen for m in METRIC_RECORDS[c]):
+        return []
+    crop = not cfg.deviations.d8_no_crop
+    sampling = {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + offset), 32/batch",
+                "latent_seed": seed, "real_view": f"training pipeline at {scale} px (crop={crop}, bilinear)"}
+    real = real_images(folder, scale, n, crop)
+    fake = generated_images(build_generator(path, cfg=cfg), n, cfg.latent, seed)
+    res = evaluate(real, fake, chosen, seed=seed, preprocess=mode, sampling=sampling)
+    iteration = iteration_of(path)
+    labels = {"scale": scale, "iteration": iteration,
+              "images_seen": images_seen(cfg, scale, iteration, opts["train_devices"]),
+              "n": n, "preprocess": mode, "latent_seed": seed, "checkpoint_sha256": ckpt_sha}
+    return snapshot_records(ctx, res, labels, {"checkpoint": str(path)})
+
+
 @scenario("quality", help="FID/KID/SWD/MS-SSIM/P-R-D-C of AvG samples (one checkpoint or every snapshot), resumable",
           options=OPTIONS)
 def run(ctx) -> list[dict]:
     """Evaluate each snapshot not yet in the output's records; append its records as soon as it is done."""
-    from harness.fid.cache import sha256_file
-    from harness.quality.evaluate import applicable, evaluate, parse_metrics
+    from harness.quality.evaluate import parse_metrics
 
     cfg = resolve_config(ctx)
     opts = ctx.options()
-    metrics, n, mode, seed = parse_metrics(opts["metrics"]), opts["n"], opts["preprocess"], opts["latent_seed"]
+    parse_metrics(opts["metrics"])  # a bad list fails before any snapshot is read
     paths = snapshots(opts)
     folder = opts["real"] or data_folder(ctx)
     finished = done_keys(ctx)
-    crop = not cfg.deviations.d8_no_crop
     for path in paths:
-        scale = resolve_architecture(path, cfg=cfg).resolution
-        chosen = applicable(metrics, scale)
-        ckpt_sha = sha256_file(path)
-        wanted = {m for c in chosen for m in METRIC_RECORDS[c]}
-        if not chosen or all((ckpt_sha, n, mode, seed, m) in finished for m in wanted):
-            continue
-        iteration = iteration_of(path)
-        sampling = {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + offset), 32/batch",
-                    "latent_seed": seed, "real_view": f"training pipeline at {scale} px (crop={crop}, bilinear)"}
-        real = real_images(folder, scale, n, crop)
-        fake = generated_images(build_generator(path, cfg=cfg), n, cfg.latent, seed)
-        res = evaluate(real, fake, chosen, seed=seed, preprocess=mode, sampling=sampling)
-        labels = {"scale": scale, "iteration": iteration, "images_seen": images_seen(cfg, scale, iteration,
-                                                                                      opts["train_devices"]),
-                  "n": n, "preprocess": mode, "latent_seed": seed, "checkpoint_sha256": ckpt_sha}
-        ctx.emit(snapshot_records(ctx, res, labels, {"checkpoint": str(path)}))
+        ctx.emit(evaluate_snapshot(ctx, cfg, path, opts, folder, finished))
     return []  # every snapshot's records were appended as it finished
