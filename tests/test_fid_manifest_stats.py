@@ -7,16 +7,9 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.fid import WeightsError, get_extractor
 from harness.fid.protocol import ManifestMismatch, compare_results, make_manifest, manifest_sha256
 
-
-@pytest.fixture(scope="module")
-def extractor():
-    try:
-        return get_extractor()
-    except WeightsError as e:
-        pytest.skip(f"FID Inception weights unavailable: {e}")
+from .test_fid_network import extractor  # noqa: F401  (the shared Inception, skipped without weights)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +31,8 @@ def run_json(capsys, *argv) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-def test_manifest_is_the_same_for_copies_in_other_paths(extractor, folders, capsys, tmp_path, monkeypatch):
+def test_manifest_is_the_same_for_copies_in_other_paths(extractor,  # noqa: F811
+                                                          folders, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PGAN_HARNESS_CACHE", str(tmp_path / "cache"))
     a, b = folders
     ra = run_json(capsys, "--real", str(a / "real"), "--fake", str(a / "fake"))
@@ -52,7 +46,8 @@ def test_manifest_is_the_same_for_copies_in_other_paths(extractor, folders, caps
     assert len({ra["manifest_sha256"], other_pre["manifest_sha256"], other_n["manifest_sha256"]}) == 3
 
 
-def test_saved_statistics_round_trip(extractor, folders, capsys, tmp_path, monkeypatch):
+def test_saved_statistics_round_trip(extractor,  # noqa: F811
+                                     folders, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PGAN_HARNESS_CACHE", str(tmp_path / "cache"))
     a, _ = folders
     stats = tmp_path / "real_stats.npz"
