@@ -64,3 +64,9 @@ def generated_images(generator, n: int, latent: int, seed: int, batch: int = 32)
 
     return np.concatenate([to_uint8(generate(generator, sample_latents(min(batch, n - start), latent, seed + start),
                                              alpha=0.0)) for start in range(0, n, batch)])
+
+
+def sampling_protocol(seed: int, **extra) -> dict:
+    """Return how ``generated_images`` draws samples (generator, alpha, latents, seed) for the protocol manifest."""
+    return {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + first index), 32 per batch",
+            "latent_seed": seed, **extra}

@@ -5,7 +5,7 @@ from pgan_ref.data import list_images
 from pgan_ref.generator_io import build_generator
 
 from ..registry import Option, scenario
-from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config
+from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
 
 @scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
@@ -16,6 +16,7 @@ from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config
 def run(ctx) -> list[dict]:
     """Return fid and kid records whose labels carry the protocol manifest."""
     from harness.fid import compute_fid
+    from harness.fid.cache import sha256_file
 
     cfg = resolve_config(ctx)
     opts = ctx.options()
@@ -26,13 +27,13 @@ def run(ctx) -> list[dict]:
     n, mode = opts["n"], opts["preprocess"]
     real = opts["real"] or list_images(data_folder(ctx))[0].parent  # the training images (CelebA layout)
 
-    sampling = {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + offset), 32/batch",
-                "latent_seed": ctx.seed}
     r = compute_fid(real, generated_images(g, n, cfg.latent, ctx.seed), preprocess=mode, n=n, seed=ctx.seed,
-                    kid_subsets=20, kid_subset_size=min(100, n), bootstrap=50, sampling=sampling)
-    labels = {"n": n, "preprocess": mode, "checkpoint": str(ckpt), "manifest": r["manifest"]}
+                    kid_subsets=20, kid_subset_size=min(100, n), bootstrap=50, sampling=sampling_protocol(ctx.seed))
+    # Labels identify the measurement across machines: the checkpoint's content, not its path (a param).
+    labels = {"n": n, "preprocess": mode, "checkpoint_sha256": sha256_file(ckpt), "manifest": r["manifest"]}
+    params = {"checkpoint": str(ckpt), "provenance": r.get("provenance")}
     recs = [ctx.record("fid", "1", r["fid"], labels=labels,
-                       params={"fid_bootstrap": r.get("fid_bootstrap")})]
+                       params={**params, "fid_bootstrap": r.get("fid_bootstrap")})]
     if "kid" in r:
-        recs.append(ctx.record("kid", "1", r["kid"], labels={**labels, "kid_std": r.get("kid_std")}))
+        recs.append(ctx.record("kid", "1", r["kid"], labels=labels, params={**params, "kid_std": r.get("kid_std")}))
     return recs

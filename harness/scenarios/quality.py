@@ -18,7 +18,7 @@ from pgan_ref.generator_io import build_generator, resolve_architecture, to_uint
 from pgan_ref.schedule import schedule_summary
 
 from ..registry import Option, scenario
-from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config
+from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
 OPTIONS = (Option("checkpoint", "one AvG checkpoint (or use checkpoints)"),
            Option("checkpoints", "glob of AvG snapshots, e.g. 'ckpt/*/AvG_*.ckpt': one record per snapshot and metric"),
@@ -83,7 +83,7 @@ def snapshot_records(ctx, res: dict, labels: dict, params: dict) -> list[dict]:
     if "fid" in res:
         recs.append(ctx.record("fid", "1", res["fid"], labels=labels, params=params))
     if "kid" in res:
-        recs.append(ctx.record("kid", "1", res["kid"], labels={**labels, "kid_std": res["kid_std"]}, params=params))
+        recs.append(ctx.record("kid", "1", res["kid"], labels=labels, params={**params, "kid_std": res["kid_std"]}))
     if "swd" in res:
         levels = {str(k): v for k, v in res["swd"].items() if k != "avg"}
         recs.append(ctx.record("swd", "x1e3", res["swd"]["avg"], labels=labels, params={**params, "levels": levels}))
@@ -109,8 +109,7 @@ def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | 
     if not chosen or all((ckpt_sha, n, mode, seed, m) in finished for c in chosen for m in METRIC_RECORDS[c]):
         return []
     crop = not cfg.deviations.d8_no_crop
-    sampling = {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + offset), 32/batch",
-                "latent_seed": seed, "real_view": f"training pipeline at {scale} px (crop={crop}, bilinear)"}
+    sampling = sampling_protocol(seed, real_view=f"training pipeline at {scale} px (crop={crop}, bilinear)")
     real = real_images(folder, scale, n, crop)
     fake = generated_images(build_generator(path, cfg=cfg), n, cfg.latent, seed)
     res = evaluate(real, fake, chosen, seed=seed, preprocess=mode, sampling=sampling)
