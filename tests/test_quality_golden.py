@@ -23,6 +23,13 @@ def test_ms_ssim_of_identical_images_is_one(golden):
     assert ms_ssim(golden["img_a"], golden["img_a"]) == pytest.approx(1.0, abs=1e-6)
 
 
+def test_ms_ssim_refuses_images_too_small_for_five_levels(golden):
+    with pytest.raises(ValueError, match="at least 16 px"):
+        ms_ssim(golden["img_a"][:, :8, :8], golden["img_b"][:, :8, :8])
+    with pytest.raises(ValueError, match="equal shape"):
+        ms_ssim(golden["img_a"], golden["img_b"][:8])
+
+
 def test_laplacian_pyramid_matches_reference(golden):
     pyramid = laplacian_pyramid(golden["img_a"].transpose(0, 3, 1, 2), 3)
     for level, res in zip(pyramid, (64, 32, 16)):

@@ -9,7 +9,7 @@ from .features import get_extractor
 from .inputs import InputError, open_source
 from .preprocess import DEFAULT_MODE, MODES
 from .protocol import make_manifest, manifest_sha256, real_features
-from .stats_file import is_stats_file, load_stats, save_stats
+from .stats_file import is_stats_file, load_stats, save_stats, stats_path
 
 
 def compute_fid(real, fake, preprocess: str = DEFAULT_MODE, n: int | None = None, n_real: int | None = None,
@@ -79,6 +79,7 @@ def save_real_stats(real, out, preprocess: str = DEFAULT_MODE, n: int | None = N
         raise ValueError(f"unknown preprocessing mode {preprocess!r}; known: {', '.join(MODES)}")
     if is_stats_file(real):
         raise InputError(f"--real {real} already holds statistics: --save-stats needs real images")
+    stats_path(out)  # refuse a bad name before spending time on features
     src = open_source(real, n)
     extractor = get_extractor(weights)
     mu, sigma = statistics(real_features(src, extractor, preprocess, batch_size, cache_real, progress))

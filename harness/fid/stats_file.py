@@ -62,11 +62,16 @@ def load_stats(path: str | Path) -> RealStats:
     return RealStats(mu, sigma, sha256_file(path), path, **meta)
 
 
+def stats_path(path: str | Path) -> Path:
+    """Return ``path`` as the place for a statistics file, or raise InputError unless it ends in .npz."""
+    if Path(path).suffix != ".npz":
+        raise InputError(f"--save-stats {path}: the statistics file must end in .npz")
+    return Path(path)
+
+
 def save_stats(path: str | Path, mu: np.ndarray, sigma: np.ndarray, **meta) -> str:
     """Write ``mu``, ``sigma`` and the protocol fields in ``META_KEYS`` atomically to ``path``; return its sha256."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise InputError(f"--save-stats {path}: the statistics file must end in .npz")
+    path = stats_path(path)
     extra = {k: np.array(meta[k]) for k in META_KEYS if meta.get(k) is not None}
     save_npz_atomic(path, mu=np.asarray(mu, np.float64), sigma=np.asarray(sigma, np.float64), **extra)
     return sha256_file(path)

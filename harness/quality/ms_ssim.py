@@ -51,6 +51,9 @@ def ms_ssim_per_image(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
     if img1.shape != img2.shape or img1.ndim != 4:
         raise ValueError(f"MS-SSIM needs two NHWC batches of equal shape, got {img1.shape} and {img2.shape}")
     weights = np.asarray(WEIGHTS)
+    if min(img1.shape[1:3]) < 2 ** (len(weights) - 1):
+        raise ValueError(f"MS-SSIM's {len(weights)} levels need images of at least {2 ** (len(weights) - 1)} px, "
+                         f"got {img1.shape[1]}x{img1.shape[2]}")
     a, b = img1.astype(np.float32), img2.astype(np.float32)
     ssims, css = [], []
     for _ in weights:
