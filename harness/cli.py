@@ -6,8 +6,6 @@ import importlib
 import pkgutil
 import sys
 
-from pgan_ref import _env  # noqa: F401  (before anything imports mindspore)
-
 from . import commands
 
 

@@ -149,8 +149,7 @@ def collect_meta(device: str = "CPU", device_count: int = 1) -> dict:
 def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: float, meta: dict,
                 source: str = "harness", samples: Iterable[float] | None = None, labels: dict | None = None,
                 params: dict | None = None, config_hash: str | None = None, seeds: dict | None = None,
-                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None,
-                with_stats: bool | None = None) -> dict:
+                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None) -> dict:
     """Return one record; ``stats`` are computed from ``samples`` when there are any."""
     rec = {"schema": SCHEMA_VERSION, "run_id": run_id, "scenario": scenario, "source": source,
            "metric": metric, "unit": unit, "value": None if value is None else float(value),
@@ -159,8 +158,7 @@ def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: fl
            "time_start": time_start or utc_now(), "time_end": time_end or utc_now()}
     if samples is not None:
         rec["samples"] = [float(s) for s in samples]
-        if with_stats is not False:
-            rec["stats"] = summarize(rec["samples"])
+        rec["stats"] = summarize(rec["samples"])
     return rec
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ConfigError, list_presets, load_config
+from .config import VARIANTS, ConfigError, list_presets, load_config
 from .device import DEVICES
 
 
@@ -15,7 +15,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                                            "are warned about and ignored")
     src.add_argument("--preset", choices=list_presets(), help="a bundled preset instead of a YAML file "
                                                               "(default: cpu-smoke when no --config_path)")
-    p.add_argument("--variant", choices=["reference", "modelzoo"], default=None,
+    p.add_argument("--variant", choices=sorted(VARIANTS), default=None,
                    help="reference = paper/pytorch_GAN_zoo behaviour (default); modelzoo = every ModelZoo "
                         "deviation switch on (toggle single ones with --set deviations.NAME=true/false)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],

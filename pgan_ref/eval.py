@@ -5,7 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import _env  # noqa: F401
 from .cli_common import add_generator_args, load_generator
 
 

@@ -10,7 +10,6 @@ import json
 import sys
 from pathlib import Path
 
-from . import _env  # noqa: F401
 from .cli_common import add_generator_args, load_generator
 
 

@@ -5,7 +5,6 @@ import argparse
 import logging
 import sys
 
-from . import _env  # noqa: F401
 from .cli_common import add_config_args, config_from_args
 from .config import ConfigError
 from .data import DataError

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from harness.quality.evaluate import applicable, parse_metrics
-from harness.registry import RunContext, get
+from harness import registry
 from harness.scenarios.common import generated_images
 from harness.quality import ms_ssim
 from pgan_ref.config import load_config
@@ -28,11 +28,11 @@ def run_dir(tmp_path_factory):
     return root
 
 
-def run(root, **sets) -> RunContext:
+def run(root, **sets):
     overrides = {"checkpoints": str(root / "ckpt" / "*" / "AvG_*.ckpt"), "metrics": "swd,ms_ssim", "n": "8",
                  "data": str(root / "data"), "latent_seed": "3", **sets}
-    ctx = RunContext(run_id="q", scenario="quality", out_dir=root / "out", seed=99, overrides=overrides)
-    assert get("quality").run(ctx) == []  # records are appended per snapshot
+    ctx = registry.context("quality", run_id="q", out_dir=root / "out", seed=99, overrides=overrides)
+    assert registry.get("quality").run(ctx).records == []  # records are appended per snapshot
     return ctx
 
 
@@ -71,6 +71,6 @@ def test_metric_list_and_applicability():
 
 
 def test_no_snapshot_is_a_usage_error(tmp_path):
-    ctx = RunContext(run_id="q", scenario="quality", out_dir=tmp_path, overrides={"checkpoints": str(tmp_path / "*.ckpt")})
+    ctx = registry.context("quality", run_id="q", out_dir=tmp_path, overrides={"checkpoints": str(tmp_path / "*.ckpt")})
     with pytest.raises(ValueError, match="matches no file"):
-        get("quality").run(ctx)
+        registry.get("quality").run(ctx)

@@ -6,16 +6,14 @@ import sys
 from pathlib import Path
 
 from pgan_ref.cli_common import parse_sets
-from pgan_ref.config import ConfigError, list_presets
-from pgan_ref.device import DEVICES
+from pgan_ref.config import ConfigError
 
 from .. import registry
+from ..cli_args import add_run_options
 
 
 def register(sub) -> None:
     """Add the ``run`` subcommand."""
-    from .. import scenarios  # noqa: F401  (registers every scenario for the help text)
-
     lines = []
     for s in registry.SCENARIOS.values():
         opts = "; ".join(f"{o.name}: {o.help} (default {o.default})" for o in s.options)
@@ -25,16 +23,7 @@ def register(sub) -> None:
                                    "\n\nscenarios:\n" + "\n".join(lines),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", choices=sorted(registry.SCENARIOS), help="scenario to run")
-    p.add_argument("--preset", default="cpu-smoke", choices=list_presets(),
-                   help="training configuration preset (default cpu-smoke; modelzoo-910 is the card's)")
-    p.add_argument("--device", default="CPU", choices=DEVICES, help="device kind (default CPU)")
-    p.add_argument("--devices", type=int, default=1,
-                   help="data-parallel devices in all; >1 launches that many msrun workers (default 1)")
-    p.add_argument("--variant", default="reference", choices=["reference", "modelzoo"],
-                   help="model behaviour: reference (paper) or modelzoo (all ModelZoo deviations on)")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="override a config key or a scenario option (repeatable), e.g. --set iters=20 "
-                        "--set deviations.d2_maxpool_downsample=true")
+    add_run_options(p)
     p.add_argument("--out", default="results", help="results directory (default ./results)")
     p.add_argument("--seed", type=int, default=None, help="run seed (default: a fresh random seed, logged)")
     multi = p.add_argument_group("multi-host (msrun)", "span several machines: run the same command on each "

@@ -12,15 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .cache import cache_dir, save_npz_atomic
 from .inputs import ImageSource
-
-if TYPE_CHECKING:
-    from .features import FeatureExtractor
 
 PROTOCOL_VERSION = 2
 EXTRACTOR = "inception-2015-12-05 pool3 2048-d (TF graph; MindSpore port, float32 features, float64 statistics)"
@@ -88,9 +84,13 @@ def real_cache_path(fingerprint: str, weights_sha256: str, preprocess: str) -> P
     return cache_dir() / "fid-real" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
 
-def real_features(source: ImageSource, extractor: FeatureExtractor, preprocess: str, batch_size: int = 32,
+def real_features(source: ImageSource, extractor, preprocess: str, batch_size: int = 32,
                   use_cache: bool = True, progress: bool = True) -> np.ndarray:
-    """Return the real set's features, from the cache when this set (fingerprint, count) and protocol were seen."""
+    """Return the real set's features, from the cache when this set (fingerprint, count) and protocol were seen.
+
+    ``extractor`` is a ``harness.fid.features.FeatureExtractor`` (not imported here: this module, which reports
+    import for the manifest hash, stays free of MindSpore).
+    """
     fingerprint = source.fingerprint() if use_cache else None
     path = fingerprint and real_cache_path(fingerprint, extractor.weights_sha256, preprocess)
     if path and path.is_file():

@@ -6,25 +6,25 @@ from pathlib import Path
 
 from pgan_ref.config import PGANConfig, load_config
 
-from ..registry import Option
+from ..scenario_api import Option, RunContext
 
 # Options of every scenario that reads training images.
 DATA_OPTIONS = (Option("data", "training image folder (default: a seeded synthetic folder in the cache)"),
                 Option("synthetic_n", "images in the default synthetic folder", 256, int))
 
 
-def resolve_config(ctx) -> PGANConfig:
-    """Return the config of a run context (preset + variant + config overrides, seed from the run).
+def resolve_config(ctx: RunContext) -> tuple[RunContext, PGANConfig]:
+    """Return (the context that records it, the config of a run: preset + variant + overrides, seed from the run).
 
-    Its hash goes into ``ctx.config_hash`` (taken before the run seed is set: runs differing only in seed share it);
-    the dataset, optimizer and learning rate go into ``ctx.training`` so every record's params carry them.
+    The returned context carries the config's hash (taken before the run seed is set: runs differing only in
+    seed share it) and the dataset, optimizer and learning rate, so every record's params carry them.
     """
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
-    ctx.config_hash = cfg.hash()
-    ctx.training = {"dataset": dataset_name(ctx), "lr": cfg.lr,
-                    "optimizer": f"Adam(beta1={cfg.effective_beta1():g}, beta2={cfg.beta2:g})"}
+    training = {"dataset": dataset_name(ctx), "lr": cfg.lr,
+                "optimizer": f"Adam(beta1={cfg.effective_beta1():g}, beta2={cfg.beta2:g})"}
+    ctx = ctx.replace(config_hash=cfg.hash(), training=training)
     cfg.seed = ctx.seed
-    return cfg
+    return ctx, cfg
 
 
 def cache_dir() -> Path:
@@ -42,6 +42,11 @@ def dataset_name(ctx) -> str:
 
 def _synthetic_folder(n: int) -> Path:
     return cache_dir() / f"synthetic-n{n}-seed0"
+
+
+def prepare_data(ctx: RunContext) -> dict:
+    """Return the option overrides that give every rank the same training folder (made once, before ranks start)."""
+    return {} if ctx.options()["data"] else {"data": str(data_folder(ctx))}
 
 
 def data_folder(ctx) -> Path:

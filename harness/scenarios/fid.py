@@ -4,7 +4,7 @@ from __future__ import annotations
 from pgan_ref.data import list_images
 from pgan_ref.generator_io import build_generator
 
-from ..registry import Option, scenario
+from ..scenario_api import Option, ScenarioResult, scenario
 from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
 
@@ -13,12 +13,12 @@ from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config,
                    Option("real", "real image folder (default: the training images, --set data or synthetic)"),
                    Option("n", "generated images (and real images used)", 256, int),
                    Option("preprocess", "pytorch-fid | clean | tf1", "pytorch-fid", str), *DATA_OPTIONS))
-def run(ctx) -> list[dict]:
+def run(ctx) -> ScenarioResult:
     """Return fid and kid records whose labels carry the protocol manifest."""
     from harness.fid import compute_fid
     from harness.fid.cache import sha256_file
 
-    cfg = resolve_config(ctx)
+    ctx, cfg = resolve_config(ctx)
     opts = ctx.options()
     ckpt = opts["checkpoint"]
     if ckpt is None:
@@ -36,4 +36,4 @@ def run(ctx) -> list[dict]:
                        params={**params, "fid_bootstrap": r.get("fid_bootstrap")})]
     if "kid" in r:
         recs.append(ctx.record("kid", "1", r["kid"], labels=labels, params={**params, "kid_std": r.get("kid_std")}))
-    return recs
+    return ScenarioResult(recs)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..registry import Option, RunContext, scenario
+from ..scenario_api import Option, RunContext, ScenarioResult, scenario
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,8 @@ def _generator(cfg, opts: dict, seed: int):
 @scenario("mindir-latency",
           help="export G to MindIR per batch size; time first call and steady state, compare with eager",
           options=OPTIONS)
-def run(ctx: RunContext) -> list[dict]:
+def run(ctx: RunContext) -> ScenarioResult:
     """Return latency, first-call, throughput, memory, size, eager ratio and output-difference records."""
-    import pgan_ref  # noqa: F401  (ONEDNN_MAX_CPU_ISA before mindspore)
     from pgan_ref.config import load_config
     from pgan_ref.generator_io import ensure_device
 
@@ -140,7 +139,7 @@ def run(ctx: RunContext) -> list[dict]:
     finally:
         if not opts["keep_mindir"] and folder.is_dir() and not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
-    return records
+    return ScenarioResult(records)
 
 
 def _now() -> str:

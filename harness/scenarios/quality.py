@@ -17,7 +17,7 @@ from pgan_ref.data import list_images, load_rgb, preprocess as training_view
 from pgan_ref.generator_io import build_generator, resolve_architecture, to_uint8
 from pgan_ref.schedule import schedule_summary
 
-from ..registry import Option, scenario
+from ..scenario_api import Option, ScenarioResult, scenario
 from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
 OPTIONS = (Option("checkpoint", "one AvG checkpoint (or use checkpoints)"),
@@ -122,11 +122,11 @@ def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | 
 
 @scenario("quality", help="FID/KID/SWD/MS-SSIM/P-R-D-C of AvG samples (one checkpoint or every snapshot), resumable",
           options=OPTIONS)
-def run(ctx) -> list[dict]:
+def run(ctx) -> ScenarioResult:
     """Evaluate each snapshot not yet in the output's records; append its records as soon as it is done."""
     from harness.quality.evaluate import parse_metrics
 
-    cfg = resolve_config(ctx)
+    ctx, cfg = resolve_config(ctx)
     opts = ctx.options()
     parse_metrics(opts["metrics"])  # a bad list fails before any snapshot is read
     paths = snapshots(opts)
@@ -134,4 +134,4 @@ def run(ctx) -> list[dict]:
     finished = done_keys(ctx)
     for path in paths:
         ctx.emit(evaluate_snapshot(ctx, cfg, path, opts, folder, finished))
-    return []  # every snapshot's records were appended as it finished
+    return ScenarioResult([])  # every snapshot's records were appended as it finished
