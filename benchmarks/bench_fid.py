@@ -67,3 +67,25 @@ def test_fid_of_trained_generator(benchmark, bench_ctx, extractor):
                                            bench_ctx.variant, {"checkpoint": str(ckpt)}),
                        kwargs={"seed": bench_ctx.seed}, rounds=1, iterations=1)
     benchmark.extra_info.update(checkpoint=str(ckpt), n=256)
+
+
+@pytest.mark.scenario("quality")
+def test_swd_ms_ssim_of_trained_generator(benchmark, bench_ctx):
+    """The paper's SWD and MS-SSIM (256 AvG samples and 128 generated / real pairs) of the trained preset's generator,
+    as the quality scenario computes them (real images: the training view at the generator's scale)."""
+    from harness.registry import rebind
+    from harness.scenarios.common import data_folder, resolve_config
+    from harness.scenarios.quality import evaluate_snapshot
+
+    ckpt = trained_checkpoint(bench_ctx)
+    ctx, cfg = resolve_config(rebind(bench_ctx, "quality", devices=1, overrides={
+        "metrics": "swd,ms_ssim", "n": "256", "latent_seed": str(bench_ctx.seed)}))
+    opts = ctx.options()
+    records = benchmark.pedantic(evaluate_snapshot, args=(ctx, cfg, ckpt, opts, data_folder(ctx)), rounds=1,
+                                 iterations=1)
+    ctx.emit(records)
+    values = {r["metric"]: r["value"] for r in records}
+    swd = next(r for r in records if r["metric"] == "swd")
+    benchmark.extra_info.update(checkpoint=str(ckpt), n=256, swd_x1e3_avg=values["swd"],
+                                swd_x1e3_levels=swd["params"]["levels"], ms_ssim_fake=values["ms_ssim_fake"],
+                                ms_ssim_real=values["ms_ssim_real"], pairs=swd["labels"]["n"] // 2)

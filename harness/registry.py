@@ -42,7 +42,7 @@ def rebind(ctx: RunContext, name: str, **changes) -> RunContext:
                    overrides=fields.pop("overrides", ctx.overrides), **fields)
 
 
-from .scenarios import fid, loss_ranges, mindir_latency, step_time  # noqa: E402  (registered below)
+from .scenarios import fid, loss_ranges, mindir_latency, quality, step_time  # noqa: E402  (registered below)
 
-for _module in (loss_ranges, step_time, mindir_latency, fid):
+for _module in (loss_ranges, step_time, mindir_latency, fid, quality):
     register(_module.run.scenario)

@@ -41,14 +41,15 @@ def test_fid_scenario_scores_the_checkpoint_against_the_training_images(tmp_path
     seen = {}
 
     def fake_compute_fid(real, fake, **kw):
-        seen["real"], seen["fake"] = real, [b for b in fake()]
+        seen["real"], seen["fake"], seen["sampling"] = real, fake, kw["sampling"]
         return {"fid": 12.5, "manifest": {"n": kw["n"]}, "fid_bootstrap": {"ci": [11.0, 14.0]}, "kid": 0.01}
 
     monkeypatch.setattr("harness.fid.compute_fid", fake_compute_fid)
     ctx = _ctx("fid", overrides={"checkpoint": str(ckpt), "n": "3", "data": str(tmp_path / "data")})
     fid, kid = registry.get("fid").run(ctx).records
     assert seen["real"] == paths[0].parent
-    assert [b.shape for b in seen["fake"]] == [(3, 32, 32, 3)] and seen["fake"][0].dtype.name == "uint8"
+    assert seen["fake"].shape == (3, 32, 32, 3) and seen["fake"].dtype.name == "uint8"
+    assert seen["sampling"]["latent_seed"] == ctx.seed and seen["sampling"]["alpha"] == 0.0
     assert fid["value"] == 12.5 and fid["labels"]["manifest"] == {"n": 3}
     assert fid["params"]["fid_bootstrap"] == {"ci": [11.0, 14.0]} and fid["params"]["preset"] == "cpu-smoke"
     assert kid["metric"] == "kid" and kid["value"] == 0.01

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..cli_args import add_run_options
 
 REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-# Run order: training first, so the fid benchmark finds the generator that loss-ranges trained.
+# Run order: training first, so the fid and quality benchmarks find the generator that loss-ranges trained.
 BENCH_FILES = ("bench_step_time.py", "bench_fid.py", "bench_mindir.py")
 SMOKE_ROUNDS, SMOKE_MIN_TIME = 15, 4.0  # per step-time phase in the CI smoke (fast steps run until 4 s are spent)
 

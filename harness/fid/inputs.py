@@ -10,8 +10,8 @@ Every source yields uint8 NHWC RGB batches (grey images are repeated to RGB):
   (the range is guessed per array or yielded batch: pass uint8 to avoid the guess);
 - any iterable of such batches, or a callable returning one (a generator checkpoint is wired this way; an
   endless one needs ``n``).
-``n`` keeps the first ``n`` images. Folders and arrays have a fingerprint (sha256 of names, sizes and
-contents, or of the array bytes); iterables are fingerprinted from the bytes they yielded.
+``n`` keeps the first ``n`` images. Folders and arrays have a fingerprint (sha256 of the files' contents in name
+order, not their names or folder, or of the array bytes); iterables are fingerprinted from the bytes they yielded.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ class FolderSource(ImageSource):
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         for path in self.files:
-            h.update(f"{path.name}\0{path.stat().st_size}\0{sha256_file(path)}\n".encode())
+            h.update(f"{path.stat().st_size}\0{sha256_file(path)}\n".encode())
         return h.hexdigest()
 
 

@@ -59,3 +59,19 @@ def data_folder(ctx) -> Path:
     folder = _synthetic_folder(opts["synthetic_n"])
     write_synthetic(folder, n=opts["synthetic_n"], seed=0)
     return folder
+
+
+def generated_images(generator, n: int, latent: int, seed: int, batch: int = 32):
+    """Return ``n`` uint8 NHWC samples of ``generator`` at alpha 0; each batch's latents seeded ``seed + first index``."""
+    import numpy as np
+
+    from pgan_ref.generator_io import generate, sample_latents, to_uint8
+
+    return np.concatenate([to_uint8(generate(generator, sample_latents(min(batch, n - start), latent, seed + start),
+                                             alpha=0.0)) for start in range(0, n, batch)])
+
+
+def sampling_protocol(seed: int, **extra) -> dict:
+    """Return how ``generated_images`` draws samples (generator, alpha, latents, seed) for the protocol manifest."""
+    return {"generator": "AvG", "alpha": 0.0, "latents": "N(0,1) numpy default_rng(seed + first index), 32 per batch",
+            "latent_seed": seed, **extra}
