@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ..cli_args import add_run_options
 
-REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+REPO = Path(__file__).resolve().parents[2]
+REPO_BENCHMARKS = REPO / "benchmarks"
+MODEL_CARD = REPO / "reports" / "baselines" / "pgan_modelcard.yaml"
 # Run order: training first, so the fid benchmark finds the generator that loss-ranges trained.
 BENCH_FILES = ("bench_step_time.py", "bench_fid.py", "bench_mindir.py")
 SMOKE_ROUNDS, SMOKE_MIN_TIME = 15, 4.0  # per step-time phase in the CI smoke (fast steps run until 4 s are spent)
@@ -17,7 +19,7 @@ def register(sub) -> None:
     """Add the ``bench`` subcommand."""
     p = sub.add_parser("bench", help="run the benchmark suite (what `tox -e bench` runs) and write the report",
                        description="Run benchmarks/ with pytest-benchmark on a device and preset; records go to "
-                                   "OUT/records, the markdown report and plots to --report-dir.")
+                                   "OUT/records, the markdown report and plots to --report-dir (default OUT/report).")
     add_run_options(p, overrides=False)
     p.add_argument("--scenarios", default=None,
                    help="comma-separated scenarios whose benchmarks run (names as in `pgan-harness run --help`; "
@@ -29,8 +31,11 @@ def register(sub) -> None:
                    help=f"CI smoke: step-time only, >= {SMOKE_ROUNDS} rounds and >= {SMOKE_MIN_TIME:g} s per phase, "
                         "no full-width benchmark")
     p.add_argument("--no-full-width", action="store_true", help="skip the full-width (512-channel) benchmark")
-    p.add_argument("--out", default="results/bench", help="where benchmark JSON and records go")
-    p.add_argument("--report-dir", default="reports", help="where report.md and plots go (default reports/)")
+    p.add_argument("--out", default="results/bench", help="where benchmark JSON and records go (default results/bench)")
+    p.add_argument("--report-dir", default=None, metavar="DIR",
+                   help="where report.md and plots go (default OUT/report; the committed sample is reports/sample/)")
+    p.add_argument("--card", default=str(MODEL_CARD), metavar="FILE",
+                   help="model-card baseline the report compares with (default reports/baselines/pgan_modelcard.yaml)")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
     p.add_argument("--seed", type=int, default=0, help="seed of the benchmark runs (default 0)")
     p.set_defaults(func=main)
@@ -68,8 +73,8 @@ def main(args) -> int:
         from ..records import read_records
         from ..report import write_report
 
-        card = Path(args.report_dir) / "baselines" / "pgan_modelcard.yaml"
-        path = write_report(read_records([records_dir]), args.report_dir,
+        card = Path(args.card)
+        path = write_report(read_records([records_dir]), args.report_dir or out / "report",
                             load_baseline(card) if card.exists() else None)
         print(f"report: {path.resolve()}")
     print(f"bench finished in {time.monotonic() - t0:.0f} s (pytest exit {int(code)}); records in {records_dir}")

@@ -27,5 +27,5 @@ def register(subparsers) -> None:
                                           "time, projected training time, loss envelopes, FID and latency tables.")
     p.add_argument("--results", nargs="+", default=["results"], metavar="DIR", help="result directories")
     p.add_argument("--baseline", metavar="FILE", help="model-card baseline (`baseline --from-model-card`)")
-    p.add_argument("--out", default="reports", metavar="DIR", help="output directory (default: reports)")
+    p.add_argument("--out", default="results/report", metavar="DIR", help="output directory (default: results/report)")
     p.set_defaults(func=run)
