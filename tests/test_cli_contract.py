@@ -1,14 +1,18 @@
 """The CLI contract of issue 16, tried as a user would: exit codes, one-line messages, nothing tracked rewritten."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from harness.cli import build_parser
+import pytest
+
+from harness.cli import build_parser, main
 
 from .conftest import REPO
+from .test_gate import write_run
 
 
 def harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -35,3 +39,88 @@ def test_bench_and_report_write_outside_tracked_files():
     assert not ignored_by_git("reports/sample/report.md")
     assert (REPO / "reports" / "sample" / "report.md").is_file()
     assert Path(bench.card).is_file()
+
+
+def one_line_error(stderr: str) -> str:
+    """Return the single error line of a failed command's stderr (asserting there is one and no traceback)."""
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("warning:")]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def in_process(capsys, *args: str) -> tuple[int, str]:
+    """Run ``pgan-harness ARGS`` in this process (faster than a subprocess); return (exit code, stderr)."""
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse usage errors
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """A result folder of two runs' step-time records and the measured baseline built from it."""
+    root = tmp_path_factory.mktemp("measured")
+    write_run(root / "res", "base", seed=1)
+    assert main(["baseline", "--from-results", str(root / "res"), "--out", str(root / "base.json")]) == 0
+    return root
+
+
+def test_broken_baseline_is_bad_input_not_a_regression(measured, tmp_path, capsys):
+    """Item 1: truncated / wrong-format / missing baselines and --budget -1 exit 2 with one line, no traceback."""
+    text = (measured / "base.json").read_text()
+    (tmp_path / "truncated.json").write_text(text[: len(text) // 2])
+    (tmp_path / "card.yaml").write_text("format: pgan-harness-baseline/1\nkind: model-card\ntables: []\n")
+    (tmp_path / "empty-entries.json").write_text(text.replace('"entries": [', '"entries": [7, '))
+    res = str(measured / "res")
+    cases = {"truncated.json": "not valid JSON", "card.yaml": "a 'model-card' baseline",
+             "missing.json": "cannot read (No such file or directory)", "empty-entries.json": "entries[0]: not a mapping"}
+    r = harness("gate", "--baseline", str(tmp_path / "truncated.json"), "--results", res)  # as CI runs it
+    assert r.returncode == 2 and "truncated.json: not valid JSON" in one_line_error(r.stderr)
+    for name, needle in cases.items():
+        code, err = in_process(capsys, "gate", "--baseline", str(tmp_path / name), "--results", res)
+        line = one_line_error(err)
+        assert code == 2 and needle in line and name in line and "baseline --from-results" in line, line
+    code, err = in_process(capsys, "gate", "--baseline", str(measured / "base.json"), "--results", res, "--budget", "-1")
+    assert code == 2 and one_line_error(err) == ("pgan-harness gate: error: argument --budget: expected an integer "
+                                                 ">= 0, got '-1' (see pgan-harness gate --help)")
+
+
+def test_corrupt_records_are_skipped_and_reported(measured, tmp_path, capsys):
+    """Item 1: a non-UTF-8 byte and records of unexpected shape are skipped with one warning; gate still judges."""
+    res = tmp_path / "res"
+    res.mkdir()
+    good = (measured / "res" / "records.jsonl").read_bytes()
+    wrong = json.loads(good.splitlines()[0])
+    wrong["samples"] = ["fast"]
+    (res / "records.jsonl").write_bytes(good + b'{"schema": 1, "run_id": "\xff"}\n' + json.dumps(wrong).encode() + b"\n")
+    r = harness("gate", "--baseline", str(measured / "base.json"), "--results", str(res))
+    assert r.returncode == 0, r.stderr
+    assert f"warning: {res / 'records.jsonl'}: skipped 2 unusable line(s) (first: line 3: not UTF-8" in r.stderr
+    (res / "records.jsonl").write_bytes(json.dumps({**wrong, "samples": None, "labels": [1]}).encode() + b"\n")
+    for cmd in (["gate", "--baseline", str(measured / "base.json"), "--results"], ["report", "--results"],
+                ["baseline", "--from-results"], ["compare", str(res), str(measured / "res")]):
+        code, err = in_process(capsys, *cmd, *([] if cmd[0] == "compare" else [str(res)]))
+        assert code == 2 and "skipped 1 unusable line(s) (first: line 1: 'labels' is list, expected dict)" in err
+
+
+def test_unexpected_errors_and_interrupts_have_their_codes(monkeypatch, capsys, tmp_path):
+    """Contract: an unexpected exception exits 1 with one line and a --debug hint; Ctrl-C exits 130."""
+    import harness.commands.report as report_cmd
+
+    def boom(paths):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(report_cmd, "read_records", boom)
+    assert main(["report", "--results", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: unexpected RuntimeError: boom (rerun with --debug for the traceback)\n"
+    assert main(["report", "--debug", "--results", str(tmp_path)]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+    def interrupt(paths):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_cmd, "read_records", interrupt)
+    assert main(["report", "--results", str(tmp_path)]) == 130
+    assert "interrupted" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..cli_args import add_run_options
+from ..errors import at_least
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_BENCHMARKS = REPO / "benchmarks"
@@ -24,8 +25,8 @@ def register(sub) -> None:
     p.add_argument("--scenarios", default=None,
                    help="comma-separated scenarios whose benchmarks run (names as in `pgan-harness run --help`; "
                         "default: all)")
-    p.add_argument("--rounds", type=int, default=10, help="least timed rounds per benchmark (default 10)")
-    p.add_argument("--min-time", type=float, default=3.0, metavar="S",
+    p.add_argument("--rounds", type=at_least(1), default=10, help="least timed rounds per benchmark (default 10)")
+    p.add_argument("--min-time", type=at_least(0, float), default=3.0, metavar="S",
                    help="least timed seconds per step-time phase: fast steps run more rounds (default 3)")
     p.add_argument("--smoke", action="store_true",
                    help=f"CI smoke: step-time only, >= {SMOKE_ROUNDS} rounds and >= {SMOKE_MIN_TIME:g} s per phase, "
@@ -37,7 +38,7 @@ def register(sub) -> None:
     p.add_argument("--card", default=str(MODEL_CARD), metavar="FILE",
                    help="model-card baseline the report compares with (default reports/baselines/pgan_modelcard.yaml)")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
-    p.add_argument("--seed", type=int, default=0, help="seed of the benchmark runs (default 0)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the benchmark runs (default 0)")
     p.set_defaults(func=main)
 
 
@@ -75,7 +76,7 @@ def main(args) -> int:
 
         card = Path(args.card)
         path = write_report(read_records([records_dir]), args.report_dir or out / "report",
-                            load_baseline(card) if card.exists() else None)
+                            load_baseline(card, "model-card") if card.exists() else None)
         print(f"report: {path.resolve()}")
     print(f"bench finished in {time.monotonic() - t0:.0f} s (pytest exit {int(code)}); records in {records_dir}")
     return int(code)

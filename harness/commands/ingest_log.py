@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from .. import ingest
+from ..errors import at_least
 from ..records import RecordStore, collect_meta, new_run_id
 
 EXIT_OK, EXIT_NOTHING, EXIT_UNREADABLE = 0, 1, 2
@@ -45,9 +46,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="results", help="results directory (default: results)")
     p.add_argument("--format", default="auto", choices=("auto", *ingest.FORMATS),
                    help="log format (default: detected from the lines)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=at_least(1), default=None,
                    help="per-device batch size for the labels (default 16; 64 for modelzoo-310)")
-    p.add_argument("--devices", type=int, default=1, help="number of devices the log's run used (default 1)")
+    p.add_argument("--devices", type=at_least(1), default=1, help="number of devices the log's run used (default 1)")
     p.add_argument("--device", default="unknown", help="device kind the log's run used, e.g. Ascend910 "
                                                        "(default: unknown)")
     units = p.add_mutually_exclusive_group()

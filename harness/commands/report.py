@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         print(f"no records under {', '.join(args.results)}", file=sys.stderr)
         return 2
-    baseline = load_baseline(args.baseline) if args.baseline else None
+    baseline = load_baseline(args.baseline, "model-card") if args.baseline else None
     print(write_report(records, args.out, baseline))
     return 0
 
