@@ -124,3 +124,18 @@ def test_unexpected_errors_and_interrupts_have_their_codes(monkeypatch, capsys, 
     monkeypatch.setattr(report_cmd, "read_records", interrupt)
     assert main(["report", "--results", str(tmp_path)]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_append_after_a_torn_line_keeps_the_new_record(tmp_path):
+    """Item 3: a run killed mid-write leaves a torn last line; the next append must not glue onto it."""
+    log = tmp_path / "test_perform_static.txt"
+    log.write_text("NN inference cost average time: 1534.29 ms of infer_count 1\n")
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "records.jsonl").write_text('{"schema": 1, "run_id": "killed", "scen')  # torn: no newline
+    r = harness("ingest-log", str(log), "--out", str(out))
+    assert r.returncode == 0 and "1 records appended" in r.stdout
+    r = harness("report", "--results", str(out), "--out", str(tmp_path / "report"))
+    assert r.returncode == 0, r.stderr
+    assert f"warning: {out / 'records.jsonl'}: skipped 1 unusable line(s) (first: line 1: not JSON" in r.stderr
+    assert [json.loads(line)["scenario"] for line in (out / "records.jsonl").read_text().splitlines()[1:]] == ["ingest"]
