@@ -45,6 +45,7 @@ from pgan_ref.fileio import append_lines
 from .errors import BadInput
 
 SCHEMA_VERSION = 1
+READABLE_SCHEMAS = (1,)  # the current schema and the older ones this reader still understands (none older yet)
 RECORDS_FILE = "records.jsonl"
 
 
@@ -95,6 +96,9 @@ def record_problem(line: bytes) -> tuple[dict | None, str | None]:
     if not isinstance(rec, dict):
         return None, f"a JSON {type(rec).__name__}, not a record object"
     problem = field_problem(rec, REQUIRED_FIELDS, OPTIONAL_FIELDS)
+    if problem is None and rec["schema"] not in READABLE_SCHEMAS:
+        newer = "newer than this pgan-harness (upgrade it)" if rec["schema"] > SCHEMA_VERSION else "unknown"
+        problem = f"schema {rec['schema']} is {newer}; readable: {', '.join(map(str, READABLE_SCHEMAS))}"
     return (None, problem) if problem else (rec, None)
 
 

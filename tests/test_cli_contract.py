@@ -139,3 +139,39 @@ def test_append_after_a_torn_line_keeps_the_new_record(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"warning: {out / 'records.jsonl'}: skipped 1 unusable line(s) (first: line 1: not JSON" in r.stderr
     assert [json.loads(line)["scenario"] for line in (out / "records.jsonl").read_text().splitlines()[1:]] == ["ingest"]
+
+
+def test_records_of_an_unknown_schema_are_skipped_with_a_reason(measured, tmp_path, capsys):
+    """Item 12: readers check ``schema``: a newer one is skipped and named, the known one is read."""
+    res = tmp_path / "res"
+    res.mkdir()
+    lines = (measured / "res" / "records.jsonl").read_text().splitlines()
+    newer = json.dumps({**json.loads(lines[0]), "schema": 2})
+    (res / "records.jsonl").write_text("\n".join([newer, *lines[1:]]) + "\n")
+    code, err = in_process(capsys, "baseline", "--from-results", str(res), "--out", str(tmp_path / "b.json"))
+    assert code == 0
+    assert ("skipped 1 unusable line(s) (first: line 1: schema 2 is newer than this pgan-harness (upgrade it); "
+            "readable: 1)") in err
+    assert len(json.loads((tmp_path / "b.json").read_text())["entries"]) == len(lines) - 1
+
+
+@pytest.mark.slow
+def test_resumed_training_logs_every_step_once(tmp_path):
+    """Item 12: a run stopped between checkpoints and resumed leaves one steps.jsonl row per (scale, i)."""
+    from pgan_ref.synthetic import write_synthetic
+
+    from .test_train_e2e import read_steps, run_cli
+
+    write_synthetic(tmp_path / "data", n=16)
+    tiny = ["--train_data_path", tmp_path / "data", "--ckpt_save_dir", tmp_path / "ck", "--preset", "cpu-smoke",
+            "--set", "scales=[4,8]", "--set", "depth=[16,16]", "--set", "num_batch=[4,6]", "--set",
+            "alpha_jumps=[0,2]", "--set", "alpha_size_jumps=[1,1]", "--set", "model_save_step=4", "--no_progress"]
+    # checkpoints after 3 iterations of each scale and at its end: stopping after 4 + 5 leaves (8, 3), (8, 4)
+    # logged but not checkpointed, so the resumed run runs them again
+    first = run_cli(*tiny, "--stop_after", 9)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert [(r["scale"], r["i"]) for r in read_steps(tmp_path / "ck")][-2:] == [(8, 3), (8, 4)]
+    second = run_cli(*tiny)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert [(r["scale"], r["i"]) for r in read_steps(tmp_path / "ck")] == [(4, i) for i in range(4)] + [
+        (8, i) for i in range(6)]
