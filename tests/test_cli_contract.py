@@ -175,3 +175,20 @@ def test_resumed_training_logs_every_step_once(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     assert [(r["scale"], r["i"]) for r in read_steps(tmp_path / "ck")] == [(4, i) for i in range(4)] + [
         (8, i) for i in range(6)]
+
+
+def test_scenario_options_are_range_checked_before_anything_runs(tmp_path, capsys):
+    """Item 5: iters=0, warmup=-1, iters=abc... exit 2 naming the option, its value and the accepted range."""
+    out = tmp_path / "res"
+    r = harness("run", "step-time", "--set", "iters=0", "--out", str(out))
+    assert r.returncode == 2 and one_line_error(r.stderr) == "error: --set iters='0': expected an integer >= 1"
+    cases = {("step-time", "warmup=-1"): "--set warmup='-1': expected an integer >= 0",
+             ("step-time", "iters=abc"): "--set iters='abc': expected an integer >= 1",
+             ("step-time", "min_time_s=nan"): "--set min_time_s='nan': expected a number >= 0",
+             ("fid", "preprocess=bicubic"): "--set preprocess='bicubic': expected one of pytorch-fid, clean, tf1",
+             ("mindir-latency", "batch_sizes=1,0"): "--set batch_sizes='1,0': expected comma-separated integers >= 1",
+             ("mindir-latency", "strict=maybe"): "--set strict='maybe': expected true or false"}
+    for (name, setting), message in cases.items():
+        code, err = in_process(capsys, "run", name, "--set", setting, "--out", str(out))
+        assert code == 2 and one_line_error(err) == f"error: {message}", (setting, err)
+    assert not out.exists()  # nothing ran, nothing was written
