@@ -29,6 +29,18 @@ def ignored_by_git(path: str) -> bool:
     return any(p.lstrip("/") in parts[:-1] for p in patterns)
 
 
+def test_golden_fixtures_are_in_the_repository(fixtures_dir):
+    """Item 14: the golden data and the card's table the tests read are inside the clone (no ../shared)."""
+    assert fixtures_dir.resolve().is_relative_to(REPO)
+    described = [line[3:].strip() for line in (fixtures_dir / "README.md").read_text().splitlines()
+                 if line.startswith("## ")]
+    assert set(described) >= {"pytorch_gan_zoo_s16_a05.npz", "fid_inception_golden.npz", "pgan_metrics_golden.npz",
+                              "pgan_card_performance.md"}
+    for name in described:
+        assert (fixtures_dir / name).stat().st_size > 0, name
+    assert "PGAN_SHARED_DIR" not in (REPO / "tox.ini").read_text()
+
+
 def test_bench_and_report_write_outside_tracked_files():
     """Item 15: `tox -e bench` / `report` defaults write under an ignored folder; the sample is elsewhere."""
     bench = build_parser().parse_args(["bench"])
