@@ -12,10 +12,16 @@ import pkgutil
 import sys
 import traceback
 
+from pgan_ref.config import ConfigError
+from pgan_ref.data import DataError
+from pgan_ref.generator_io import CheckpointError
+
 from . import commands
-from .errors import BAD_INPUT
+from .errors import BadInput
 
 EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+# Everything reported as bad input (exit 2, one line): ours and pgan_ref's config / data / checkpoint errors.
+BAD_INPUT = (BadInput, ConfigError, DataError, CheckpointError)
 
 
 class Parser(argparse.ArgumentParser):

@@ -5,17 +5,9 @@ import argparse
 import math
 from typing import Callable
 
-from pgan_ref.config import ConfigError
-from pgan_ref.data import DataError
-from pgan_ref.generator_io import CheckpointError
-
 
 class BadInput(ValueError):
     """An input file, record, option or value that cannot be used; the message names it and what is accepted."""
-
-
-# Everything ``pgan-harness`` reports as bad input (exit 2): ours and pgan_ref's config/data/checkpoint errors.
-BAD_INPUT = (BadInput, ConfigError, DataError, CheckpointError)
 
 
 def bounded(name: str, text, kind: Callable = int, minimum: float | None = None):
