@@ -92,7 +92,7 @@ def record_problem(line: bytes) -> tuple[dict | None, str | None]:
     except UnicodeDecodeError as e:
         return None, f"not UTF-8 ({e.reason} at byte {e.start})"
     except json.JSONDecodeError as e:
-        return None, f"not JSON ({e.msg})"
+        return None, f"not JSON ({e})"
     if not isinstance(rec, dict):
         return None, f"a JSON {type(rec).__name__}, not a record object"
     problem = field_problem(rec, REQUIRED_FIELDS, OPTIONAL_FIELDS)
