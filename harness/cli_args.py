@@ -6,6 +6,8 @@ import argparse
 from pgan_ref.config import VARIANTS, list_presets
 from pgan_ref.device import DEVICES
 
+from .errors import at_least
+
 
 def add_run_options(p: argparse.ArgumentParser, *, overrides: bool = True) -> None:
     """Add --preset / --device / --devices / --variant (and --set unless ``overrides`` is false)."""
@@ -13,7 +15,7 @@ def add_run_options(p: argparse.ArgumentParser, *, overrides: bool = True) -> No
     g.add_argument("--preset", default="cpu-smoke", choices=list_presets(),
                    help="training configuration preset (default cpu-smoke; modelzoo-910 is the card's)")
     g.add_argument("--device", default="CPU", choices=DEVICES, help="device kind (default CPU)")
-    g.add_argument("--devices", type=int, default=1,
+    g.add_argument("--devices", type=at_least(1), default=1,
                    help="data-parallel devices in all; >1 launches that many msrun workers (default 1)")
     g.add_argument("--variant", default="reference", choices=sorted(VARIANTS),
                    help="model behaviour: reference (paper) or modelzoo (all ModelZoo deviations on)")

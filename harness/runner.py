@@ -56,8 +56,8 @@ def run_scenario(name: str, out_dir: Path, preset: str = "cpu-smoke", device: st
     """Run scenario ``name`` on ``devices`` devices; return the output directory holding ``records.jsonl``."""
     scen = registry.get(name)
     out_dir = Path(out_dir)
+    ctx = make_context(name, out_dir, preset, device, devices, variant, overrides or {}, seed)  # checks options
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = make_context(name, out_dir, preset, device, devices, variant, overrides or {}, seed)
     if devices == 1:
         from pgan_ref.device import setup
 

@@ -10,22 +10,64 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .errors import BadInput, bounded
 from .records import RecordStore, make_record
+
+
+def boolean(text) -> bool:
+    """Return a ``--set`` flag value: true/1/yes or false/0/no (any case), else raise ValueError."""
+    value = str(text).strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError("expected true or false")
+    return value in ("1", "true", "yes")
+
+
+def int_list(text) -> list[int]:
+    """Return comma-separated integers (``"1,64"``) as a list, else raise ValueError."""
+    values = [int(v) for v in str(text).split(",") if v.strip()]
+    if not values:
+        raise ValueError("expected comma-separated integers such as 1,64")
+    return values
 
 
 @dataclass(frozen=True)
 class Option:
-    """A scenario option set with ``--set name=value``: its help, default and converter."""
+    """A scenario option set with ``--set name=value``: its help, default, converter, and least value or choices."""
 
     name: str
     help: str
     default: object = None
     type: Callable = str
+    minimum: float | None = None  # least accepted value (of every element, for int_list)
+    choices: tuple = ()
+
+    def accepted(self) -> str:
+        """Return what the option accepts, as messages say it."""
+        if self.choices:
+            return f"one of {', '.join(map(str, self.choices))}"
+        kind = {int: "an integer", float: "a number", boolean: "true or false",
+                int_list: "comma-separated integers"}.get(self.type, "text")
+        return kind + ("" if self.minimum is None else f" >= {self.minimum:g}")
+
+    def parse(self, value):
+        """Return ``value`` converted and checked, or raise BadInput naming the option, the value and what is accepted."""
+        if value is None:
+            return None
+        if self.type in (int, float):
+            return bounded(f"--set {self.name}", value, self.type, self.minimum)
+        try:
+            out = self.type(value)
+        except (TypeError, ValueError):
+            raise BadInput(f"--set {self.name}={value!r}: expected {self.accepted()}") from None
+        too_small = self.minimum is not None and min(out if isinstance(out, list) else [out]) < self.minimum
+        if too_small or (self.choices and out not in self.choices):
+            raise BadInput(f"--set {self.name}={value!r}: expected {self.accepted()}")
+        return out
 
 
 def resolve_options(options: tuple[Option, ...], overrides: dict) -> dict:
-    """Return every declared option's value: the ``--set`` value converted by its type, else its default."""
-    return {o.name: o.default if overrides.get(o.name) is None else o.type(overrides[o.name]) for o in options}
+    """Return every declared option's value (the ``--set`` value, else its default), converted and range-checked."""
+    return {o.name: o.parse(o.default if overrides.get(o.name) is None else overrides[o.name]) for o in options}
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,12 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def parse_sets(items: list[str]) -> dict:
-    """Return ``{key: value}`` from ``KEY=VALUE`` strings, or raise SystemExit naming the bad one."""
+    """Return ``{key: value}`` from ``KEY=VALUE`` strings, or raise ConfigError naming the bad one."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         out[key.strip()] = value
     return out
 

@@ -111,6 +111,7 @@ class Trainer:
         cfg = self.cfg
         prev, start_idx, loaded = None, 0, None
         resume = self._resume_point()
+        self.log.keep_steps_before((cfg.scales[resume[0]["scale_index"]], resume[0]["i"]) if resume else None)
         if resume:
             state, tensors = resume
             start_idx = state["scale_index"]

@@ -118,6 +118,5 @@ def test_latency_percentiles_come_from_kept_samples(scenario_records):
 
 
 def test_scenario_rejects_bad_options():
-    ctx = context("mindir-latency", run_id="t", out_dir=".", overrides={"batch_sizes": "0"})
     with pytest.raises(ValueError, match="batch_sizes"):
-        get("mindir-latency").run(ctx)
+        context("mindir-latency", run_id="t", out_dir=".", overrides={"batch_sizes": "0"})

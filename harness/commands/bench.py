@@ -6,8 +6,11 @@ import time
 from pathlib import Path
 
 from ..cli_args import add_run_options
+from ..errors import at_least
 
-REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+REPO = Path(__file__).resolve().parents[2]
+REPO_BENCHMARKS = REPO / "benchmarks"
+MODEL_CARD = REPO / "reports" / "baselines" / "pgan_modelcard.yaml"
 # Run order: training first, so the fid and quality benchmarks find the generator that loss-ranges trained.
 BENCH_FILES = ("bench_step_time.py", "bench_fid.py", "bench_mindir.py")
 SMOKE_ROUNDS, SMOKE_MIN_TIME = 15, 4.0  # per step-time phase in the CI smoke (fast steps run until 4 s are spent)
@@ -17,22 +20,25 @@ def register(sub) -> None:
     """Add the ``bench`` subcommand."""
     p = sub.add_parser("bench", help="run the benchmark suite (what `tox -e bench` runs) and write the report",
                        description="Run benchmarks/ with pytest-benchmark on a device and preset; records go to "
-                                   "OUT/records, the markdown report and plots to --report-dir.")
+                                   "OUT/records, the markdown report and plots to --report-dir (default OUT/report).")
     add_run_options(p, overrides=False)
     p.add_argument("--scenarios", default=None,
                    help="comma-separated scenarios whose benchmarks run (names as in `pgan-harness run --help`; "
                         "default: all)")
-    p.add_argument("--rounds", type=int, default=10, help="least timed rounds per benchmark (default 10)")
-    p.add_argument("--min-time", type=float, default=3.0, metavar="S",
+    p.add_argument("--rounds", type=at_least(1), default=10, help="least timed rounds per benchmark (default 10)")
+    p.add_argument("--min-time", type=at_least(0, float), default=3.0, metavar="S",
                    help="least timed seconds per step-time phase: fast steps run more rounds (default 3)")
     p.add_argument("--smoke", action="store_true",
                    help=f"CI smoke: step-time only, >= {SMOKE_ROUNDS} rounds and >= {SMOKE_MIN_TIME:g} s per phase, "
                         "no full-width benchmark")
     p.add_argument("--no-full-width", action="store_true", help="skip the full-width (512-channel) benchmark")
-    p.add_argument("--out", default="results/bench", help="where benchmark JSON and records go")
-    p.add_argument("--report-dir", default="reports", help="where report.md and plots go (default reports/)")
+    p.add_argument("--out", default="results/bench", help="where benchmark JSON and records go (default results/bench)")
+    p.add_argument("--report-dir", default=None, metavar="DIR",
+                   help="where report.md and plots go (default OUT/report; the committed sample is reports/sample/)")
+    p.add_argument("--card", default=str(MODEL_CARD), metavar="FILE",
+                   help="model-card baseline the report compares with (default reports/baselines/pgan_modelcard.yaml)")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
-    p.add_argument("--seed", type=int, default=0, help="seed of the benchmark runs (default 0)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of the benchmark runs (default 0)")
     p.set_defaults(func=main)
 
 
@@ -68,9 +74,9 @@ def main(args) -> int:
         from ..records import read_records
         from ..report import write_report
 
-        card = Path(args.report_dir) / "baselines" / "pgan_modelcard.yaml"
-        path = write_report(read_records([records_dir]), args.report_dir,
-                            load_baseline(card) if card.exists() else None)
+        card = Path(args.card)
+        path = write_report(read_records([records_dir]), args.report_dir or out / "report",
+                            load_baseline(card, "model-card") if card.exists() else None)
         print(f"report: {path.resolve()}")
     print(f"bench finished in {time.monotonic() - t0:.0f} s (pytest exit {int(code)}); records in {records_dir}")
     return int(code)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..cli_args import add_run_options
+from ..errors import at_least
 from ..gate import calibration
 from ..modelcard import save_baseline
 from ..records import read_records
@@ -52,8 +53,8 @@ def register(subparsers) -> None:
                    help="instead of running: records of identical runs already made, one DIR per run "
                         "(e.g. two `bench --smoke --out` record folders)")
     add_run_options(p)
-    p.add_argument("--runs", type=int, default=2, help="how many identical runs of SCENARIO (default 2)")
-    p.add_argument("--k", type=float, default=1.0, help="threshold = max(--max-slowdown, k x noise) (default 1)")
+    p.add_argument("--runs", type=at_least(2), default=2, help="how many identical runs of SCENARIO (default 2)")
+    p.add_argument("--k", type=at_least(0, float), default=1.0, help="threshold = max(--max-slowdown, k x noise) (default 1)")
     p.add_argument("--out-dir", default="results/calibrate", help="where the A/A runs write their records")
     p.add_argument("--calibration", default="reports/baselines/calibration.json", metavar="FILE",
                    help="calibration file to write (gate reads calibration.json beside its baseline)")

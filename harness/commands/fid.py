@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from ..errors import at_least
+
 
 def _print_text(r: dict) -> None:
     print(f"FID: {r['fid']:.4f}")
@@ -77,16 +79,16 @@ def register(subparsers) -> None:
     p.add_argument("--fake", metavar="PATH", help="generated images: a folder or a .npy/.npz array")
     p.add_argument("--preprocess", choices=MODES, default=DEFAULT_MODE,
                    help=f"resize/normalisation protocol (default: {DEFAULT_MODE}, as pytorch-fid)")
-    p.add_argument("--n", type=int, metavar="N", help="use the first N images of each set (default: all)")
-    p.add_argument("--n-real", type=int, metavar="N", help="use the first N real images (overrides --n)")
-    p.add_argument("--n-fake", type=int, metavar="N", help="use the first N generated images (overrides --n)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="B", help="images per network batch (default: 32)")
-    p.add_argument("--seed", type=int, default=0, help="seed of KID subsets, bootstrap and FID-infinity (default: 0)")
+    p.add_argument("--n", type=at_least(1), metavar="N", help="use the first N images of each set (default: all)")
+    p.add_argument("--n-real", type=at_least(1), metavar="N", help="use the first N real images (overrides --n)")
+    p.add_argument("--n-fake", type=at_least(1), metavar="N", help="use the first N generated images (overrides --n)")
+    p.add_argument("--batch-size", type=at_least(1), default=32, metavar="B", help="images per network batch (default: 32)")
+    p.add_argument("--seed", type=at_least(0), default=0, help="seed of KID subsets, bootstrap and FID-infinity (default: 0)")
     p.add_argument("--kid", action="store_true", help="also compute KID (unbiased MMD^2, cubic polynomial kernel)")
-    p.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subsets (default: 100)")
-    p.add_argument("--kid-subset-size", type=int, default=1000, metavar="M",
+    p.add_argument("--kid-subsets", type=at_least(1), default=100, metavar="K", help="KID subsets (default: 100)")
+    p.add_argument("--kid-subset-size", type=at_least(2), default=1000, metavar="M",
                    help="images per KID subset, capped at the set sizes (default: 1000)")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="K",
+    p.add_argument("--bootstrap", type=at_least(0), default=0, metavar="K",
                    help="K bootstrap rounds over the generated features for a 95%% CI of FID (default: off)")
     p.add_argument("--fid-inf", action="store_true",
                    help="also compute FID-infinity (needs more than 2048 generated images)")

@@ -10,6 +10,7 @@ from pgan_ref.config import ConfigError
 
 from .. import registry
 from ..cli_args import add_run_options
+from ..errors import at_least
 
 
 def register(sub) -> None:
@@ -25,16 +26,16 @@ def register(sub) -> None:
     p.add_argument("scenario", choices=sorted(registry.SCENARIOS), help="scenario to run")
     add_run_options(p)
     p.add_argument("--out", default="results", help="results directory (default ./results)")
-    p.add_argument("--seed", type=int, default=None, help="run seed (default: a fresh random seed, logged)")
+    p.add_argument("--seed", type=at_least(0), default=None, help="run seed (default: a fresh random seed, logged)")
     multi = p.add_argument_group("multi-host (msrun)", "span several machines: run the same command on each "
                                  "host with its --node-rank; --devices counts devices on all hosts")
-    multi.add_argument("--node-rank", type=int, default=0, help="this host's index (0 hosts the scheduler)")
+    multi.add_argument("--node-rank", type=at_least(0), default=0, help="this host's index (0 hosts the scheduler)")
     multi.add_argument("--master-addr", default="127.0.0.1", help="address of host 0 (default 127.0.0.1)")
-    multi.add_argument("--master-port", type=int, default=None,
+    multi.add_argument("--master-port", type=at_least(1), default=None,
                        help="scheduler port (default: a free port; required on hosts other than 0)")
-    multi.add_argument("--local-devices", type=int, default=None,
+    multi.add_argument("--local-devices", type=at_least(1), default=None,
                        help="devices on this host (default: all --devices)")
-    multi.add_argument("--timeout", type=float, default=3600.0, help="fail the run after this many seconds")
+    multi.add_argument("--timeout", type=at_least(0, float), default=3600.0, help="fail the run after this many seconds")
     p.set_defaults(func=main)
 
 

@@ -10,7 +10,7 @@ from ..scenario_api import Option, RunContext
 
 # Options of every scenario that reads training images.
 DATA_OPTIONS = (Option("data", "training image folder (default: a seeded synthetic folder in the cache)"),
-                Option("synthetic_n", "images in the default synthetic folder", 256, int))
+                Option("synthetic_n", "images in the default synthetic folder", 256, int, minimum=1))
 
 
 def resolve_config(ctx: RunContext) -> tuple[RunContext, PGANConfig]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pgan_ref.data import list_images
 from pgan_ref.generator_io import build_generator
 
+from ..fid.preprocess import MODES
 from ..scenario_api import Option, ScenarioResult, scenario
 from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
@@ -11,8 +12,8 @@ from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config,
 @scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
           options=(Option("checkpoint", "AvG checkpoint (required: a trained generator)"),
                    Option("real", "real image folder (default: the training images, --set data or synthetic)"),
-                   Option("n", "generated images (and real images used)", 256, int),
-                   Option("preprocess", "pytorch-fid | clean | tf1", "pytorch-fid", str), *DATA_OPTIONS))
+                   Option("n", "generated images (and real images used)", 256, int, minimum=2),
+                   Option("preprocess", " | ".join(MODES), "pytorch-fid", str, choices=MODES), *DATA_OPTIONS))
 def run(ctx) -> ScenarioResult:
     """Return fid and kid records whose labels carry the protocol manifest."""
     from harness.fid import compute_fid

@@ -117,10 +117,10 @@ def compile_record(ctx, st: ScaleStep, seconds: float) -> dict:
 
 
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha), 1 or N devices",
-          options=(Option("iters", "least timed iterations per scale and phase", 10, int),
+          options=(Option("iters", "least timed iterations per scale and phase", 10, int, minimum=1),
                    Option("min_time_s", "least timed seconds per scale and phase (fast steps get more samples)",
-                          0.0, float),
-                   Option("warmup", "untimed iterations after the compile call", 2, int), *DATA_OPTIONS),
+                          0.0, float, minimum=0),
+                   Option("warmup", "untimed iterations after the compile call", 2, int, minimum=0), *DATA_OPTIONS),
           multi_device=True, prepare=prepare_data)
 def run(ctx) -> ScenarioResult:
     """Return step-time, data-time, compile-time, throughput and FLOP/s records for every scale."""
