@@ -3,13 +3,13 @@ import time
 
 import pytest
 
+from harness.registry import rebind
 from harness.runner import run_scenario
 from harness.scenarios.common import resolve_config
 from harness.scenarios.step_time import compile_record, phase_records, scale_steps, time_scale
 
-from conftest import bench_setting
 
-
+@pytest.mark.scenario("step-time")
 def test_step_time_per_scale(benchmark, bench_ctx, rounds, min_time_s):
     """One full train iteration per scale and phase at the suite's preset, in graph (jit) mode."""
     if bench_ctx.devices > 1:  # data parallel: the scenario itself runs the ranks through msrun
@@ -19,11 +19,11 @@ def test_step_time_per_scale(benchmark, bench_ctx, rounds, min_time_s):
                                  kwargs={"seed": bench_ctx.seed}, rounds=1, iterations=1)
         benchmark.extra_info["records_dir"] = str(out)
         return
-    ctx = bench_ctx.replace(scenario="step-time")
+    ctx, cfg = resolve_config(rebind(bench_ctx, "step-time"))
 
     def time_preset() -> list[dict]:
         records = []
-        for st in scale_steps(ctx, resolve_config(ctx)):
+        for st in scale_steps(ctx, cfg):
             records += time_scale(ctx, st, rounds, warmup=2, min_time_s=min_time_s)
         ctx.emit(records)
         return records
@@ -33,12 +33,13 @@ def test_step_time_per_scale(benchmark, bench_ctx, rounds, min_time_s):
                                              for r in records if r["metric"] == "step_time"}
 
 
-@pytest.mark.skipif(bench_setting("full_width", "1") != "1", reason="full-width benchmark disabled")
+@pytest.mark.scenario("step-time")
 @pytest.mark.parametrize("scale_index", [0, 1, 2])
-def test_full_width_iteration(benchmark, bench_ctx, scale_index, rounds):
+def test_full_width_iteration(benchmark, bench_ctx, scale_index, rounds, full_width):
     """One train iteration of the card's full-width network (512 channels, batch 16) at scales 4, 8, 16."""
-    ctx = bench_ctx.replace(scenario="step-time", preset="full-4-16")
-    cfg = resolve_config(ctx)
+    if not full_width:
+        pytest.skip("full-width benchmark disabled (--pgan-no-full-width)")
+    ctx, cfg = resolve_config(rebind(bench_ctx, "step-time", preset="full-4-16"))
     for st in scale_steps(ctx, cfg):
         if st.s_idx != scale_index:
             continue
@@ -56,6 +57,7 @@ def test_full_width_iteration(benchmark, bench_ctx, scale_index, rounds):
         return
 
 
+@pytest.mark.scenario("loss-ranges")
 def test_loss_ranges(benchmark, bench_ctx):
     """Train the suite's preset end to end and record per-step losses (the loss-ranges scenario)."""
     out = benchmark.pedantic(run_scenario, args=("loss-ranges", bench_ctx.out_dir, bench_ctx.preset,

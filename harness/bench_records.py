@@ -1,15 +1,11 @@
-"""Convert pytest-benchmark JSON (``--benchmark-json``) into harness records, so one report covers both."""
+"""Convert pytest-benchmark's JSON document into harness records, so one report covers both."""
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 from .records import make_record
 
 
-def benchmark_records(json_path: str | Path, run_id: str, meta: dict, params: dict) -> list[dict]:
-    """Return one ``bench_time`` record per benchmark (raw round times as samples, extra_info in labels)."""
-    data = json.loads(Path(json_path).read_text())
+def benchmark_records(data: dict, run_id: str, meta: dict, params: dict) -> list[dict]:
+    """Return one ``bench_time`` record per benchmark of pytest-benchmark's JSON document ``data``."""
     out = []
     for b in data.get("benchmarks", []):
         stats = b.get("stats", {})

@@ -22,7 +22,9 @@ which is one reason success is read from the result files rather than from msrun
 
 Worker side: ``rank, size = distributed_context()`` first, ``worker_done(results_dir, **info)`` last.
 Logs: ``{log_dir}/worker_{rank}.log`` and ``scheduler.log`` (msrun's), ``msrun.log`` (msrun's own output).
-Every process of a launch carries ``PGAN_LAUNCH_ID`` in its environment, by which leftovers are found.
+Every process of a launch carries ``PGAN_LAUNCH_ID`` in its environment, by which leftovers are found:
+the launcher stops them when it ends (also on SIGINT or SIGTERM), and a supervising ``harness.reaper``
+process stops them when the launcher is killed outright (SIGKILL).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from pathlib import Path
 import psutil
 
 from pgan_ref.fileio import write_text_atomic
+from pgan_ref.interrupt import terminate_as_interrupt
 
 LAUNCH_ID_ENV = "PGAN_LAUNCH_ID"
 DONE_PATTERN = "rank_{rank}.done.json"
@@ -172,19 +175,47 @@ def _alive(p: psutil.Process) -> bool:
         return False
 
 
-def _launch_procs(launch_id: str, log_dir: Path) -> list[psutil.Process]:
+def _launch_procs(launch_id: str, log_dir: Path, exclude: tuple[int, ...] = ()) -> list[psutil.Process]:
     """Return the live processes of one launch: its marker in their environment or its log dir in their cmdline."""
     found = []
     for p in psutil.process_iter(["cmdline", "environ"], ad_value=None):
         env, cmd = p.info["environ"] or {}, " ".join(p.info["cmdline"] or ())
-        if p.pid != os.getpid() and (env.get(LAUNCH_ID_ENV) == launch_id or str(log_dir) in cmd):
+        if p.pid != os.getpid() and p.pid not in exclude and \
+                (env.get(LAUNCH_ID_ENV) == launch_id or str(log_dir) in cmd):
             found.append(p)
     return found
 
 
-def _kill_groups(procs: list[psutil.Process], grace_s: float = 5.0) -> None:
-    """Stop processes and their process groups: SIGTERM, then SIGKILL to what is left after ``grace_s``."""
-    own_group = os.getpgrp()
+def stop_launch(launch_id: str, log_dir: str | Path, exclude: tuple[int, ...] = (), own_group: int | None = None,
+                rounds: int = 3) -> None:
+    """Stop every process (and process group) of a launch, scanning again for processes forked meanwhile.
+
+    ``exclude`` lists pids to spare (the launcher, its reaper); ``own_group`` is the launcher's process group,
+    which is never signalled as a whole.
+    """
+    for _ in range(rounds):
+        procs = [p for p in _launch_procs(launch_id, Path(log_dir), exclude) if _alive(p)]
+        if not procs:
+            return
+        _kill_groups(procs, own_group=own_group)
+
+
+def _start_reaper(launch_id: str, log_dir: Path) -> subprocess.Popen:
+    """Start ``harness.reaper`` for this launch in its own session; closing its stdin (or dying) triggers it."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if k != LAUNCH_ID_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-m", "harness.reaper", launch_id, str(log_dir), str(os.getpid()),
+                             str(os.getpgrp())],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, start_new_session=True)
+
+
+def _kill_groups(procs: list[psutil.Process], grace_s: float = 5.0, own_group: int | None = None) -> None:
+    """Stop processes and their process groups: SIGTERM, then SIGKILL to what is left after ``grace_s``.
+
+    Processes in ``own_group`` (default: this process's group) are signalled one by one, never the group.
+    """
+    own_group = os.getpgrp() if own_group is None else own_group
     alive = [p for p in procs if _alive(p)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for p in alive:
@@ -289,9 +320,14 @@ def launch_msrun(worker_cmd: list[str], *, workers: int, local_workers: int | No
 
     t0 = time.monotonic()
     outcome: dict[int, RankResult] = {}
-    with open(msrun_log, "w", encoding="utf-8") as out:
-        msrun = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env=run_env, start_new_session=True)
+    reaper = _start_reaper(launch_id, log_dir)
+    with open(msrun_log, "w", encoding="utf-8") as out, terminate_as_interrupt():
+        try:
+            msrun = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=run_env, start_new_session=True)
+        except BaseException:
+            reaper.stdin.close()
+            raise
         watch = _Watch(msrun)
         try:
             cause = _watch(watch, ranks, results_dir, outcome, t0, timeout_s, straggler_s, poll_s)
@@ -305,8 +341,10 @@ def launch_msrun(worker_cmd: list[str], *, workers: int, local_workers: int | No
         finally:
             watch.scan()
             _kill_groups(list(watch.procs.values()))
-            _kill_groups(_launch_procs(launch_id, log_dir))
+            stop_launch(launch_id, log_dir, exclude=(reaper.pid,))
             msrun.wait()
+            reaper.stdin.close()  # the reaper finds nothing left and exits
+            reaper.wait()
 
     pid_codes = _exit_codes(msrun_log)
     codes = {r: pid_codes[p.pid] for r, p in watch.worker_of_rank.items() if p.pid in pid_codes}

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from .records import utc_now
+from .errors import BadInput
+from .records import NUMBER, NumberList, field_problem, utc_now
 
 FORMAT = "pgan-harness-baseline/1"
 
@@ -262,8 +263,14 @@ def parse_model_card(text: str) -> dict:
 
 def baseline_from_model_card(path: str | Path) -> dict:
     """Return the model-card baseline of the card at ``path`` (with its file name and sha256)."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read the model card ({e.strerror or e})") from None
     out = parse_model_card(data.decode("utf-8", errors="replace"))
+    if not out["tables"]:
+        raise BadInput(f"{path}: no '参数 | ...' / 'Parameters | ...' table found; expected a ModelZoo model "
+                       f"card (README.md) with its performance table")
     out["source"] = {"path": str(path), "sha256": hashlib.sha256(data).hexdigest()}
     return out
 
@@ -289,10 +296,50 @@ def save_baseline(data: dict, path: str | Path) -> Path:
     return path
 
 
-def load_baseline(path: str | Path) -> dict:
-    """Return the contents of a baseline file written by ``save_baseline``."""
-    text = Path(path).read_text(encoding="utf-8")
-    data = yaml.safe_load(text) if Path(path).suffix in (".yaml", ".yml") else json.loads(text)
+# Per kind of baseline file: the fields its readers use, the list of items and their fields, the command writing it.
+KINDS = {"model-card": ({"tables": list}, "tables", {"title": str, "columns": list},
+                        "`pgan-harness baseline --from-model-card`"),
+         "measured": ({"entries": list, "machine_fingerprint": str, "machine": dict, "protocol": dict}, "entries",
+                      {"scenario": str, "metric": str, "unit": str, "labels": dict, "samples": NumberList},
+                      "`pgan-harness baseline --from-results`"),
+         "calibration": ({"entries": list, "machine_fingerprint": list, "k": NUMBER,
+                          "noise_overall": NUMBER}, "entries", {"key": str, "noise": NUMBER},
+                         "`pgan-harness calibrate`")}
+
+
+def _shape_problem(data: dict, kind: str) -> str | None:
+    """Return what is wrong with the shape of a baseline of ``kind`` (fields, then each item), else None."""
+    fields, items, item_fields, _ = KINDS[kind]
+    problem = field_problem(data, fields)
+    for i, item in enumerate([] if problem else data[items]):
+        problem = "not a mapping" if not isinstance(item, dict) else field_problem(item, item_fields)
+        if problem:
+            return f"{items}[{i}]: {problem}"
+    return problem
+
+
+def load_baseline(path: str | Path, kind: str | None = None) -> dict:
+    """Return the contents of a baseline file written by ``save_baseline`` (of ``kind`` if given).
+
+    A missing, unreadable, truncated or malformed file, another format or kind, or missing fields raise BadInput.
+    """
+    path = Path(path)
+    expected = f"a pgan-harness baseline file (format {FORMAT!r}" + (f", kind {kind!r} from {KINDS[kind][3]})"
+                                                                       if kind else ")")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read ({e.strerror or e}); expected {expected}") from None
+    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+        reason = str(e).splitlines()[0]
+        raise BadInput(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'} ({reason}); "
+                       f"expected {expected}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a pgan-harness baseline file (format {FORMAT!r})")
+        raise BadInput(f"{path}: not {expected}")
+    if kind and data.get("kind") != kind:
+        raise BadInput(f"{path}: a {data.get('kind')!r} baseline; expected {expected}")
+    problem = _shape_problem(data, data["kind"]) if data.get("kind") in KINDS else None
+    if problem:
+        raise BadInput(f"{path}: {problem}; expected {expected}")
     return data

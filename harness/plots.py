@@ -68,3 +68,20 @@ def latency_plot(latency: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("latency (ms)")
     ax.set_title("Inference latency")
     return _save(fig, path)
+
+
+def quality_plot(quality: pd.DataFrame, path: Path) -> Path:
+    """Plot each quality metric against training images seen (one panel per metric family, n in the legend)."""
+    families = {"FID": ["fid"], "KID": ["kid"], "SWD x1e3 (avg)": ["swd"], "MS-SSIM": ["ms_ssim_fake", "ms_ssim_real"],
+                "P/R/D/C (k=3)": ["precision", "recall", "density", "coverage"]}
+    shown = {t: ms for t, ms in families.items() if quality.metric.isin(ms).any()}
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.2), squeeze=False)
+    for ax, (title, metrics) in zip(axes[0], shown.items()):
+        for metric in metrics:
+            for n, g in quality[quality.metric == metric].groupby("n"):
+                g = g.sort_values("images_seen")
+                ax.plot(g.images_seen, g.value, "o-", ms=3, label=f"{metric} (n={n:g})")
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("training images seen")
+        ax.legend(fontsize="x-small")
+    return _save(fig, path)

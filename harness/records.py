@@ -33,6 +33,7 @@ import platform
 import secrets
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -41,9 +42,64 @@ import numpy as np
 from pgan_ref._env import speed_env
 from pgan_ref.fileio import append_lines
 
+from .errors import BadInput
+
 SCHEMA_VERSION = 1
+READABLE_SCHEMAS = (1,)  # the current schema and the older ones this reader still understands (none older yet)
 RECORDS_FILE = "records.jsonl"
-REQUIRED_FIELDS = ("schema", "run_id", "scenario", "source", "metric", "unit", "value", "meta")
+
+
+class NumberList:
+    """Field type of ``field_problem``: a list of numbers (None and NaN allowed)."""
+
+
+NUMBER = (int, float)
+# The fields every record has, and the types of the optional ones when present and not null.
+REQUIRED_FIELDS = {"schema": int, "run_id": str, "scenario": str, "source": str, "metric": str, "unit": str,
+                   "value": (*NUMBER, type(None)), "meta": dict}
+OPTIONAL_FIELDS = {"labels": dict, "params": dict, "seeds": dict, "flags": list, "stats": dict,
+                   "samples": NumberList}
+
+
+def _type_ok(value, kind) -> bool:
+    if kind is NumberList:
+        return isinstance(value, list) and all(v is None or isinstance(v, NUMBER) for v in value)
+    return isinstance(value, kind)
+
+
+def _type_name(kind) -> str:
+    if kind is NumberList:
+        return "a list of numbers"
+    return " or ".join("null" if k is type(None) else k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
+def field_problem(data: dict, fields: dict, optional: dict | None = None) -> str | None:
+    """Return the first field of ``data`` that is missing or of the wrong type (``optional`` ones may be absent
+    or null), described as ``'key' is TYPE, expected TYPE``; None when all fit."""
+    for key, kind in {**fields, **(optional or {})}.items():
+        value = data.get(key)
+        if (key not in fields and value is None) or _type_ok(value, kind):
+            continue
+        got = type(value).__name__ if key in data else "missing"
+        return f"{key!r} is {got}, expected {_type_name(kind)}"
+    return None
+
+
+def record_problem(line: bytes) -> tuple[dict | None, str | None]:
+    """Return (record, None) for a usable JSON line, else (None, why it is not one)."""
+    try:
+        rec = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return None, f"not UTF-8 ({e.reason} at byte {e.start})"
+    except json.JSONDecodeError as e:
+        return None, f"not JSON ({e})"
+    if not isinstance(rec, dict):
+        return None, f"a JSON {type(rec).__name__}, not a record object"
+    problem = field_problem(rec, REQUIRED_FIELDS, OPTIONAL_FIELDS)
+    if problem is None and rec["schema"] not in READABLE_SCHEMAS:
+        newer = "newer than this pgan-harness (upgrade it)" if rec["schema"] > SCHEMA_VERSION else "unknown"
+        problem = f"schema {rec['schema']} is {newer}; readable: {', '.join(map(str, READABLE_SCHEMAS))}"
+    return (None, problem) if problem else (rec, None)
 
 
 def utc_now() -> str:
@@ -149,8 +205,7 @@ def collect_meta(device: str = "CPU", device_count: int = 1) -> dict:
 def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: float, meta: dict,
                 source: str = "harness", samples: Iterable[float] | None = None, labels: dict | None = None,
                 params: dict | None = None, config_hash: str | None = None, seeds: dict | None = None,
-                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None,
-                with_stats: bool | None = None) -> dict:
+                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None) -> dict:
     """Return one record; ``stats`` are computed from ``samples`` when there are any."""
     rec = {"schema": SCHEMA_VERSION, "run_id": run_id, "scenario": scenario, "source": source,
            "metric": metric, "unit": unit, "value": None if value is None else float(value),
@@ -159,8 +214,7 @@ def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: fl
            "time_start": time_start or utc_now(), "time_end": time_end or utc_now()}
     if samples is not None:
         rec["samples"] = [float(s) for s in samples]
-        if with_stats is not False:
-            rec["stats"] = summarize(rec["samples"])
+        rec["stats"] = summarize(rec["samples"])
     return rec
 
 
@@ -200,21 +254,26 @@ class RecordStore:
         return list(self.iter())
 
     def iter(self) -> Iterator[dict]:
-        """Yield every complete record in file order."""
+        """Yield every usable record in file order; skipped lines are counted and reported in one stderr line."""
         self.skipped = 0
         if not self.path.exists():
             return
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
+        first = None
+        try:
+            with open(self.path, "rb") as f:
+                for number, line in enumerate(f, start=1):
+                    if not line.strip():
+                        continue
+                    rec, problem = record_problem(line)
+                    if rec is not None:
+                        yield rec
+                        continue
                     self.skipped += 1
-                    continue
-                if isinstance(rec, dict) and all(k in rec for k in REQUIRED_FIELDS):
-                    yield rec
-                else:
-                    self.skipped += 1
+                    first = first or f"line {number}: {problem}"
+        except OSError as e:
+            raise BadInput(f"{self.path}: cannot read ({e.strerror or e})") from None
+        if self.skipped:
+            print(f"warning: {self.path}: skipped {self.skipped} unusable line(s) (first: {first})", file=sys.stderr)
 
 
 def read_records(paths: Iterable[str | Path]) -> list[dict]:

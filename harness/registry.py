@@ -1,121 +1,48 @@
-"""The scenario registry: named, parameterised units of measurement that write records.
+"""The scenario registry: imports every scenario module and registers what it declares.
 
-A scenario module registers itself with ``@scenario(...)`` and receives a ``RunContext``;
-adding a scenario touches only its own module (plus one import line in ``harness.scenarios``).
+Scenario modules depend only on ``harness.scenario_api``; this module depends on them (their imports
+are at the bottom), never the other way round. Adding a scenario: its module, plus one entry below.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from .records import RecordStore, make_record, utc_now
-
-
-@dataclass
-class RunContext:
-    """Everything a scenario needs to run and to record: parameters, metadata, the store."""
-
-    run_id: str
-    scenario: str
-    out_dir: Path
-    preset: str = "cpu-smoke"
-    device: str = "CPU"
-    devices: int = 1
-    variant: str = "reference"
-    overrides: dict = field(default_factory=dict)
-    seed: int = 0
-    meta: dict = field(default_factory=dict)
-    config_hash: str | None = None
-    rank: int = 0
-    checksum: float | None = None  # set by data-parallel scenarios: parameter sum to compare ranks
-    training: dict = field(default_factory=dict)  # dataset / optimizer / lr, set by ``resolve_config``
-
-    @property
-    def store(self) -> RecordStore:
-        """Return the results store under ``out_dir``."""
-        return RecordStore(self.out_dir)
-
-    @property
-    def params(self) -> dict:
-        """Return the scenario parameters recorded with every row."""
-        return {"preset": self.preset, "device": self.device, "devices": self.devices,
-                "variant": self.variant, "overrides": dict(self.overrides), **self.training}
-
-    def options(self) -> dict:
-        """Return the scenario's declared options: ``--set`` values converted with their types, else defaults."""
-        return {o.name: o.default if self.overrides.get(o.name) is None else o.type(self.overrides[o.name])
-                for o in get(self.scenario).options}
-
-    def config_overrides(self) -> dict:
-        """Return the ``--set`` pairs that are not scenario options: they override the training config."""
-        names = {o.name for o in get(self.scenario).options}
-        return {k: v for k, v in self.overrides.items() if k not in names}
-
-    def record(self, metric: str, unit: str, value: float, *, params: dict | None = None, **kw) -> dict:
-        """Build one record for this run (see ``records.make_record``) without writing it.
-
-        ``params`` adds record-specific entries to the run's ``self.params``.
-        """
-        kw.setdefault("seeds", {"run": self.seed})
-        kw.setdefault("config_hash", self.config_hash)
-        return make_record(run_id=self.run_id, scenario=self.scenario, metric=metric, unit=unit,
-                           value=value, meta=self.meta, params={**self.params, **(params or {})}, **kw)
-
-    def emit(self, records: list[dict]) -> None:
-        """Append records to the store durably (every rank appends; records carry a ``rank`` label)."""
-        self.store.append(records)
-
-    def replace(self, **changes) -> "RunContext":
-        """Return a copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class Option:
-    """A scenario-specific command-line option (``--set`` keys are free-form; these are documented)."""
-
-    name: str
-    help: str
-    default: object = None
-    type: Callable = str
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A registered scenario: its name, one-line help, options, and the function that runs it."""
-
-    name: str
-    help: str
-    run: Callable[[RunContext], list[dict]]
-    options: tuple[Option, ...] = ()
-    multi_device: bool = False
-
+from .scenario_api import RunContext, Scenario, resolve_options
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str, help: str, options: tuple[Option, ...] = (), multi_device: bool = False):
-    """Register the decorated ``run(ctx) -> records`` function as scenario ``name``."""
-
-    def deco(fn):
-        if name in SCENARIOS:
-            raise ValueError(f"scenario {name!r} registered twice")
-        SCENARIOS[name] = Scenario(name, help, fn, tuple(options), multi_device)
-        return fn
-
-    return deco
+def register(spec: Scenario) -> None:
+    """Register a declared scenario under its name (names are unique)."""
+    if spec.name in SCENARIOS:
+        raise ValueError(f"scenario {spec.name!r} registered twice")
+    SCENARIOS[spec.name] = spec
 
 
 def get(name: str) -> Scenario:
     """Return the scenario called ``name`` or raise a KeyError listing the known ones."""
-    from . import scenarios  # noqa: F401  (imports register every scenario)
-
     try:
         return SCENARIOS[name]
     except KeyError:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}") from None
 
 
-__all__ = ["RunContext", "Option", "Scenario", "SCENARIOS", "scenario", "get", "utc_now"]
+def context(name: str, *, run_id: str, out_dir: Path, overrides: dict | None = None, **fields) -> RunContext:
+    """Return the RunContext of scenario ``name`` with its options resolved from ``overrides``."""
+    overrides = dict(overrides or {})
+    return RunContext(run_id=run_id, scenario=name, out_dir=Path(out_dir), overrides=overrides,
+                      resolved=resolve_options(get(name).options, overrides), **fields)
+
+
+def rebind(ctx: RunContext, name: str, **changes) -> RunContext:
+    """Return ``ctx`` as a context of scenario ``name`` (its options resolved again), with some fields changed."""
+    fields = {**{k: getattr(ctx, k) for k in ("preset", "device", "devices", "variant", "seed", "meta", "rank")},
+              **changes}
+    return context(name, run_id=fields.pop("run_id", ctx.run_id), out_dir=fields.pop("out_dir", ctx.out_dir),
+                   overrides=fields.pop("overrides", ctx.overrides), **fields)
+
+
+from .scenarios import fid, loss_ranges, mindir_latency, quality, step_time  # noqa: E402  (registered below)
+
+for _module in (loss_ranges, step_time, mindir_latency, fid, quality):
+    register(_module.run.scenario)

@@ -1,7 +1,6 @@
 """The markdown report: records as pandas tables (card layout, step time, projection, losses, FID, latency)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pgan_ref.config import load_config
 from pgan_ref.schedule import schedule_summary
 
 from . import plots, stats
+from .fid.protocol import manifest_sha256
 from .modelcard import card_claims
 
 LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer", "structure",
@@ -25,6 +25,9 @@ NOT_COMPARABLE = "not comparable (different device)"
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
 CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
 MIN_CARD_STYLE = 5  # fewer card-style (every-100-step) samples than this: judge the loss range on every step
+FID_PROTOCOL_N = 50_000  # the FID convention: 50k generated images; fewer bias FID upwards
+# MS-SSIM is not on the Ascend card; the ModelZoo PGAN's GPU card claims this value on CelebA (its own claim).
+GPU_CARD_MS_SSIM = "none on this card; the ModelZoo GPU card claims MS-SSIM 0.2948 (that card's claim, GPU column)"
 
 
 @dataclass
@@ -277,19 +280,42 @@ def loss_summary(df: pd.DataFrame, claims: dict) -> list[tuple[str, str]]:
     return out
 
 
+def quality_flags(metric: str, n, manifest: dict) -> list[str]:
+    """Return a quality value's flags: FID below the protocol's 50k images (biased upwards), v1 manifest."""
+    flags = [f"n<{FID_PROTOCOL_N // 1000}k: small-n bias"] if metric == "fid" and n and n < FID_PROTOCOL_N else []
+    if manifest and manifest.get("protocol_version", 1) < 2:
+        flags.append("manifest-v1: compared only with v1")
+    return flags
+
+
+def quality_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per quality-scenario record: snapshot (scale, iteration, images seen), value, n and flags."""
+    rows = []
+    for _, r in df[df.scenario == "quality"].iterrows():
+        lab, manifest = r.labels, r.labels.get("manifest") or {}
+        rows.append({"metric": r.metric, "scale": lab.get("scale"), "iteration": lab.get("iteration"),
+                     "images seen": lab.get("images_seen"), "value": r.value, "n": lab.get("n"),
+                     "pairs": lab.get("pairs", "—"), "manifest sha256": manifest_sha256(manifest)[:12],
+                     "flags": ", ".join(r["flags"] + quality_flags(r.metric, lab.get("n"), manifest))})
+    return pd.DataFrame(rows).sort_values(["metric", "images seen"], kind="stable") if rows else pd.DataFrame()
+
+
 def fid_table(df: pd.DataFrame) -> pd.DataFrame:
     """Return one row per FID record: its bootstrap CI, the run's KID, image count and protocol manifest."""
-    kid = {r.run_id: r.value for r in df[df.metric == "kid"].itertuples()}
+    def snapshot(r) -> tuple:  # a quality run evaluates several checkpoints: pair FID and KID per checkpoint
+        return r.run_id, r.labels.get("checkpoint_sha256"), r.labels.get("n")
+
+    kid = {snapshot(r): r.value for r in df[df.metric == "kid"].itertuples()}
     rows = []
     for _, r in df[df.metric == "fid"].iterrows():
         manifest = r.labels.get("manifest") or r.params.get("manifest") or {}
         ci = (r.params.get("fid_bootstrap") or {}).get("ci")
+        n = r.labels.get("n", len(r.samples))
         rows.append({"run": r.run_id, "FID": r.value, "bootstrap CI": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "n/a",
-                     "KID": kid.get(r.run_id, math.nan), "n": r.labels.get("n", len(r.samples)),
+                     "KID": kid.get(snapshot(r), math.nan), "n": n,
                      "preprocess": r.labels.get("preprocess", "n/a"),
-                     "manifest sha256": hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode())
-                     .hexdigest()[:12] if manifest else "n/a",
-                     "flags": ", ".join(r["flags"])})
+                     "manifest sha256": manifest_sha256(manifest)[:12] if manifest else "n/a",
+                     "flags": ", ".join(r["flags"] + quality_flags(r.metric, n, manifest))})
     return pd.DataFrame(rows)
 
 
@@ -353,9 +379,21 @@ def card_rows(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     add("schedule", "训练计划 (schedule)", *_schedule_row(train, claims), timing_claims)
     losses = loss_summary(df, claims)
     add("loss", "收敛loss", "; ".join(o for o, _ in losses) or "not measured", "; ".join(v for _, v in losses) or "—")
+    add("ms_ssim", "MS-SSIM", _ms_ssim_row(df), "—", GPU_CARD_MS_SSIM)
     add("scripts", "脚本", f"pgan-harness @ {_values(pd.Series(df.git_commit).str[:10])}")
     return pd.DataFrame(rows, columns=[claims.get("header", "Parameters"), "card claim", "our measurement",
                                        "verdict"])
+
+
+def _ms_ssim_row(df: pd.DataFrame) -> str:
+    """Return MS-SSIM of generated (and real) pairs at the most trained snapshot, with scale, images seen, pairs."""
+    ours = df[df.metric.isin(["ms_ssim_fake", "ms_ssim_real"])]
+    if ours.empty:
+        return "not measured"
+    seen = ours.labels.map(lambda lab: lab.get("images_seen") or 0)
+    last = ours[seen == seen.max()].sort_values("metric")
+    return "; ".join(f"{r.metric.replace('ms_ssim_', '')} pairs {r.value:.4f} ({r.labels.get('pairs')} pairs, "
+                     f"{r.labels.get('scale')} px, {r.labels.get('images_seen')} images seen)" for r in last.itertuples())
 
 
 def _same(ours: str, claim) -> str:
@@ -484,6 +522,22 @@ def _section_fid(df, claims, out) -> Section | None:
     return Section("FID", body + _table(table), {"fid": table})
 
 
+def _section_quality(df, claims, out) -> Section | None:
+    table = quality_table(df)
+    if table.empty:
+        return None
+    quality = df[df.scenario == "quality"]
+    png = plots.quality_plot(quality.assign(images_seen=[lab.get("images_seen") for lab in quality.labels],
+                                            n=[lab.get("n") for lab in quality.labels]), out / "quality.png")
+    body = (f"{context_line(quality)}\n\n`pgan-harness run quality`: each snapshot's AvG samples (alpha 0) against "
+            f"the training images at the snapshot's scale. SWD x1e3 is the average over levels down to 16 px; "
+            f"MS-SSIM is over consecutive pairs of generated (diversity: lower is more diverse) and of real images; "
+            f"P/R/D/C use k = 3 on the FID features. n is the image count per set; FID below "
+            f"{FID_PROTOCOL_N:,} images is flagged (biased upwards).\n\n")
+    return Section("Quality over training", body + _table(table) + f"\n\n![quality]({png.name})",
+                   {"quality": table})
+
+
 def _section_latency(df, claims, out) -> Section | None:
     table = latency_table(df)
     if table.empty:
@@ -500,6 +554,7 @@ SECTIONS: list[tuple[str, Callable]] = [
     ("no step_time records with an `iterations` label", _section_projection),
     ("no loss_g / loss_d records", _section_losses),
     ("no fid records", _section_fid),
+    ("no quality-scenario records", _section_quality),
     ("no latency records", _section_latency),
 ]
 

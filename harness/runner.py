@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import secrets
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import mllog, registry
 from .launch import LaunchError, launch_msrun, worker_done
 from .records import collect_meta, new_run_id
+from .scenario_api import RunContext, Scenario, ScenarioResult
 
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -24,29 +24,30 @@ class Topology:
     timeout_s: float = DEFAULT_TIMEOUT_S
 
 
-def run_in_process(ctx: registry.RunContext) -> list[dict]:
-    """Run ``ctx.scenario`` here (device already set up); append its records and events; return them."""
+def run_in_process(ctx: RunContext) -> ScenarioResult:
+    """Run ``ctx.scenario`` here (device already set up); append its records and events; return its result."""
     scen = registry.get(ctx.scenario)
     log = mllog.MLLogger(mllog.events_path(ctx.out_dir, f"{ctx.run_id}-rank{ctx.rank}"))
     log.start(mllog.RUN_START, ctx.scenario, {"rank": ctx.rank, **ctx.params})
     log.event(mllog.SEED, ctx.seed, {"rank": ctx.rank})
     status = mllog.STATUS_ABORTED
     try:
-        records = scen.run(ctx)
-        ctx.emit(records)
+        result = scen.run(ctx)
+        ctx.emit(result.records)
         status = mllog.STATUS_SUCCESS
-        return records
+        return result
     finally:
         log.end(mllog.RUN_STOP, None, {mllog.STATUS: status, "rank": ctx.rank})
 
 
 def make_context(name: str, out_dir: Path, preset: str, device: str, devices: int, variant: str,
-                 overrides: dict, seed: int | None = None, run_id: str | None = None, rank: int = 0):
-    """Return a RunContext with fresh metadata (and a fresh logged seed unless one is given)."""
-    return registry.RunContext(run_id=run_id or new_run_id(), scenario=name, out_dir=Path(out_dir), preset=preset,
-                               device=device, devices=devices, variant=variant, overrides=dict(overrides),
-                               seed=secrets.randbelow(2**31) if seed is None else seed,
-                               meta=collect_meta(device, devices), rank=rank)
+                 overrides: dict, seed: int | None = None, run_id: str | None = None, rank: int = 0,
+                 meta: dict | None = None) -> RunContext:
+    """Return a RunContext with its options resolved, fresh metadata (unless given) and a fresh logged seed."""
+    return registry.context(name, run_id=run_id or new_run_id(), out_dir=out_dir, overrides=overrides,
+                            preset=preset, device=device, devices=devices, variant=variant,
+                            seed=secrets.randbelow(2**31) if seed is None else seed,
+                            meta=collect_meta(device, devices) if meta is None else meta, rank=rank)
 
 
 def run_scenario(name: str, out_dir: Path, preset: str = "cpu-smoke", device: str = "CPU", devices: int = 1,
@@ -55,8 +56,8 @@ def run_scenario(name: str, out_dir: Path, preset: str = "cpu-smoke", device: st
     """Run scenario ``name`` on ``devices`` devices; return the output directory holding ``records.jsonl``."""
     scen = registry.get(name)
     out_dir = Path(out_dir)
+    ctx = make_context(name, out_dir, preset, device, devices, variant, overrides or {}, seed)  # checks options
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = make_context(name, out_dir, preset, device, devices, variant, overrides or {}, seed)
     if devices == 1:
         from pgan_ref.device import setup
 
@@ -65,16 +66,11 @@ def run_scenario(name: str, out_dir: Path, preset: str = "cpu-smoke", device: st
         return out_dir
     if not scen.multi_device:
         raise ValueError(f"scenario {name!r} runs on one device only; drop --devices")
-    return _run_msrun(ctx, topology or Topology())
+    return _run_msrun(ctx, scen, topology or Topology())
 
 
-def _run_msrun(ctx, topo: Topology) -> Path:
-    from .scenarios.common import data_folder
-
-    overrides = dict(ctx.overrides)
-    opts = ctx.options()
-    if "data" in opts and opts["data"] is None:  # the scenario reads images: make the folder once, not per rank
-        overrides["data"] = str(data_folder(ctx))
+def _run_msrun(ctx: RunContext, scen: Scenario, topo: Topology) -> Path:
+    overrides = {**ctx.overrides, **(scen.prepare(ctx) if scen.prepare else {})}  # once, not per rank
     args = ["-m", "harness.worker", ctx.scenario, "--run-id", ctx.run_id, "--out", str(ctx.out_dir.resolve()),
             "--preset", ctx.preset, "--device", ctx.device, "--devices", str(ctx.devices),
             "--variant", ctx.variant, "--seed", str(ctx.seed)]
@@ -110,13 +106,9 @@ def worker_main(argv: list[str] | None = None) -> int:
     ctx = make_context(a.scenario, Path(a.out), a.preset, a.device, group, a.variant, parse_sets(a.set), a.seed,
                        a.run_id, rank)
     try:
-        records = run_in_process(ctx)
+        result = run_in_process(ctx)
     except Exception as e:  # reported to the launcher, which judges success from these files
         worker_done(done_dir, status="error", error=f"{type(e).__name__}: {e}")
         raise
-    worker_done(done_dir, status="ok", records=len(records), checksum=ctx.checksum)
+    worker_done(done_dir, status="ok", records=len(result.records), checksum=result.checksum)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(worker_main())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import stats as _st
@@ -131,23 +131,15 @@ def _decide(a: np.ndarray, b: np.ndarray, threshold: float, alpha: float, min_n:
 
 
 def verdict(base: Sequence[float], new: Sequence[float], threshold: float = 0.05, alpha: float = 0.005,
-            min_n: int = 5, conf: float = 0.95, seed: int = 0,
-            more: Callable[[int], tuple[list, list]] | None = None, batch: int = 5,
-            budget: int = 50) -> Verdict:
+            min_n: int = 5, conf: float = 0.95, seed: int = 0) -> Verdict:
     """Return the three-valued verdict on new vs base (lower is better), asv-style.
 
     Regressed (improved) only if the ratio of medians exceeds ``1 + threshold`` (or its inverse) AND the
     one-sided Mann-Whitney p-value is below ``alpha``. Inconclusive when samples are too few for the test
-    to reach ``alpha`` or the CI half-width exceeds twice the threshold (on the log scale); then ``more(k)``,
-    if given, is asked for ``k`` more samples of each side until decisive or ``budget`` per side is spent.
+    to reach ``alpha`` or the CI half-width exceeds twice the threshold (on the log scale): the caller may
+    then measure more and ask again with the pooled samples (``pgan-harness gate --more-cmd``).
     """
-    a, b = finite(base), finite(new)
-    while True:
-        v = _decide(a, b, threshold, alpha, min_n, conf, seed)
-        if v.verdict != INCONCLUSIVE or more is None or max(a.size, b.size) >= budget:
-            return v
-        extra_a, extra_b = more(min(batch, budget - max(a.size, b.size)))
-        a, b = np.concatenate([a, finite(extra_a)]), np.concatenate([b, finite(extra_b)])
+    return _decide(finite(base), finite(new), threshold, alpha, min_n, conf, seed)
 
 
 def aa_noise(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], quantile: float = 0.99,

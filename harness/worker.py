@@ -1,8 +1,6 @@
 """``python -m harness.worker``: one msrun rank of a multi-device scenario (see ``runner.worker_main``)."""
 import sys
 
-from pgan_ref import _env  # noqa: F401
-
 from .runner import worker_main
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .config import ConfigError, list_presets, load_config
+from .config import VARIANTS, ConfigError, list_presets, load_config
 from .device import DEVICES
+from .fileio import unwritable_reason
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -15,7 +17,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                                            "are warned about and ignored")
     src.add_argument("--preset", choices=list_presets(), help="a bundled preset instead of a YAML file "
                                                               "(default: cpu-smoke when no --config_path)")
-    p.add_argument("--variant", choices=["reference", "modelzoo"], default=None,
+    p.add_argument("--variant", choices=sorted(VARIANTS), default=None,
                    help="reference = paper/pytorch_GAN_zoo behaviour (default); modelzoo = every ModelZoo "
                         "deviation switch on (toggle single ones with --set deviations.NAME=true/false)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
@@ -25,12 +27,12 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def parse_sets(items: list[str]) -> dict:
-    """Return ``{key: value}`` from ``KEY=VALUE`` strings, or raise SystemExit naming the bad one."""
+    """Return ``{key: value}`` from ``KEY=VALUE`` strings, or raise ConfigError naming the bad one."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         out[key.strip()] = value
     return out
 
@@ -60,18 +62,22 @@ def generator_from_args(args):
                            lrelu_torgb=None if cfg else args.variant == "modelzoo")
 
 
-def load_generator(args, counts: tuple[str, ...] = ()):
+def load_generator(args, counts: tuple[str, ...] = (), output: str | Path | None = None):
     """Return the generator of ``generator_from_args``, or None after printing what was wrong.
 
-    ``counts`` names integer options that must be at least 1; a bad one, a bad config or an unusable
-    checkpoint is reported on stderr (the CLIs then exit 2).
+    ``counts`` names integer options that must be at least 1 and ``output`` is the file the CLI will write;
+    a bad count, an output that cannot be created, a bad config or an unusable checkpoint is reported
+    on stderr in one line (the CLIs then exit 2), before the checkpoint is loaded.
     """
     from .generator_io import CheckpointError
 
     try:
         for name in counts:
             if getattr(args, name) < 1:
-                raise ConfigError(f"--{name} must be at least 1")
+                raise ConfigError(f"--{name} {getattr(args, name)} is not accepted: expected an integer >= 1")
+        problem = unwritable_reason(output) if output is not None else None
+        if problem:
+            raise ConfigError(f"cannot write {output}: {problem}: choose another --output_dir / --file_name")
         return generator_from_args(args)
     except (ConfigError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -93,7 +93,8 @@ class PGANConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ConfigError when the per-scale lists disagree or values are out of range."""
+        """Raise ConfigError when a value has the wrong type or range, or the per-scale lists disagree."""
+        check_values(self)
         n = len(self.scales)
         for name in ("depth", "num_batch", "alpha_jumps", "alpha_size_jumps"):
             if len(getattr(self, name)) < n:
@@ -105,10 +106,6 @@ class PGANConfig:
             raise ConfigError("batch_size, latent and every depth must be positive")
         if not 0 <= self.beta1 < 1 or not 0 < self.beta2 < 1:
             raise ConfigError(f"Adam betas must satisfy 0 <= beta1 < 1, 0 < beta2 < 1 (got {self.beta1}, {self.beta2})")
-        if not 0 <= self.loss_scale_value <= 127 or self.scale_factor <= 1 or self.scale_window < 1:
-            raise ConfigError(f"loss scaling needs 0 <= loss_scale_value <= 127 (2**128 overflows float32), "
-                              f"scale_factor > 1 and scale_window >= 1 (got {self.loss_scale_value}, "
-                              f"{self.scale_factor}, {self.scale_window})")
         if self.precision_mode not in ("", *PRECISION_MODES):
             raise ConfigError(f"unknown precision_mode {self.precision_mode!r}; choose one of "
                               f"{', '.join(PRECISION_MODES)} (Ascend only) or leave it unset")
@@ -143,6 +140,95 @@ class PGANConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric config key (or each entry of a per-scale list) accepts: ``low``..``high``."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # ``low`` itself is refused
+    high_open: bool = False
+
+    def accepts(self, value: float) -> bool:
+        """Return whether ``value`` lies in the range."""
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def describe(self) -> str:
+        """Return the range as text, e.g. ``>= 1`` or ``in [0, 1)``."""
+        if self.low is not None and self.high is not None:
+            return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'<' if self.high_open else '<='} {self.high:g}" if self.high is not None else "any"
+
+
+# Accepted ranges of the numeric keys (per entry for the per-scale lists). A key's type is its default's
+# type in PGANConfig (lists: one integer per scale; Deviations: booleans); a key without a range here
+# accepts any value of its type. Add a row when a numeric key is added.
+RANGES = {
+    "scales": Range(4), "depth": Range(1), "num_batch": Range(1), "alpha_jumps": Range(0),
+    "alpha_size_jumps": Range(1), "batch_size": Range(1), "lr": Range(0, low_open=True), "latent": Range(1),
+    "lambda_gp": Range(0), "epsilon_drift": Range(0), "leaky": Range(0, 1, high_open=True),
+    "beta1": Range(0, 1, high_open=True), "beta2": Range(0, 1, low_open=True, high_open=True),
+    "adam_eps": Range(0, low_open=True), "ema_decay": Range(0, 1), "model_save_step": Range(1),
+    "log_every": Range(1), "monitor_every": Range(1), "num_workers": Range(1), "seed": Range(0),
+    "loss_scale_value": Range(0, 127), "scale_factor": Range(1, low_open=True), "scale_window": Range(1),
+}
+_KIND_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: "a text", list: "a list of integers"}
+
+
+def _check_value(key: str, value, default):
+    """Return ``value`` if it has ``default``'s type (ints pass for floats, numeric text becomes a float), else raise
+    ConfigError saying what is accepted."""
+    kind = type(default)
+    rng = RANGES.get(key)
+    accepted = _KIND_TEXT.get(kind, kind.__name__) + (f" {rng.describe()}" if rng else "")
+    if kind is list:
+        accepted = f"a list of integers {rng.describe() if rng else ''}, one per scale, e.g. {default[:3]}"
+    bad = ConfigError(f"config key {key!r} = {value!r} is not accepted: expected {accepted}")
+    if kind is list:
+        if not isinstance(value, list) or not value or \
+                not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise bad
+        if rng and not all(rng.accepts(v) for v in value):
+            raise bad
+        return value
+    if kind is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as text
+        try:
+            value = float(value)
+        except ValueError:
+            raise bad from None
+    accepted_types = (int, float) if kind is float else kind  # an int stays as given: config hashes are unchanged
+    if not isinstance(value, accepted_types) or (kind is not bool and isinstance(value, bool)):
+        raise bad
+    if rng and (value != value or not rng.accepts(value)):  # value != value: NaN
+        raise bad
+    return value
+
+
+def check_values(cfg: "PGANConfig") -> None:
+    """Check every key's type and range (numeric text for a float key becomes a float); raise ConfigError."""
+    for f in fields(PGANConfig):
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        if isinstance(default, Deviations):
+            if not isinstance(cfg.deviations, Deviations):
+                _deviation_map(cfg.deviations)
+            for d in fields(Deviations):
+                _check_value(f"deviations.{d.name}", getattr(cfg.deviations, d.name), d.default)
+        else:
+            setattr(cfg, f.name, _check_value(f.name, getattr(cfg, f.name), default))
+
+
+def _deviation_map(value) -> dict:
+    """Return ``value`` if it is a mapping of deviation switches, else raise ConfigError."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key 'deviations' = {value!r} is not accepted: expected a mapping of switch "
+                          f"names to true/false (or --set deviations.NAME=true)")
+    return value
+
+
 # ModelZoo 910_config.yaml keys that this implementation accepts but has no use for (warned, not fatal).
 MODELZOO_IGNORED = {"enable_modelarts", "data_url", "train_url", "checkpoint_url", "data_path", "output_path",
                     "load_path", "device_target", "dataset_name", "name", "resume_load_scale",
@@ -165,9 +251,15 @@ def _read_yaml(path: Path) -> dict:
                           f"file or use --preset with one of {', '.join(list_presets())}")
     try:
         docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset "
+                          f"{e.start}): save it as UTF-8") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path} is not valid YAML: {e}") from e
-    data = docs[0] if docs else {}  # ModelZoo files carry a second document of help strings
+        raise ConfigError(f"config file {path} is not valid YAML: {' '.join(str(e).split())}") from e
+    data = docs[0] if docs else None  # ModelZoo files carry a second document of help strings
+    if data is None:
+        raise ConfigError(f"config file {path} is empty: give at least the keys that differ from the defaults, "
+                          f"e.g. scales, depth, num_batch (see the presets in {PRESET_DIR})")
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of keys to values")
     return data
@@ -183,11 +275,13 @@ def _parse_value(text: str):
 
 def apply_overrides(data: dict, overrides: dict) -> dict:
     """Return ``data`` updated with ``key=value`` overrides; dotted keys reach into ``deviations``."""
-    out = {**data, "deviations": dict(data.get("deviations") or {})}
+    out = {**data, "deviations": dict(_deviation_map(data.get("deviations") or {}))}
     for key, value in overrides.items():
         value = _parse_value(value) if isinstance(value, str) else value
         if key.startswith("deviations."):
             out["deviations"][key.split(".", 1)[1]] = value
+        elif key == "deviations":
+            out["deviations"].update(_deviation_map(value))
         else:
             out[key] = value
     return out

@@ -5,7 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import _env  # noqa: F401
 from .cli_common import add_generator_args, load_generator
 
 
@@ -26,14 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Generate and save the grid; return 0 on success, 2 on a configuration or checkpoint error."""
     args = build_parser().parse_args(argv)
-    g = load_generator(args, ("n_images",))
+    grid = Path(args.output_dir) / args.file_name
+    g = load_generator(args, ("n_images", "nrow", "batch_size"), output=grid)
     if g is None:
         return 2
     from .generator_io import generate, sample_latents, save_grid
 
     z = sample_latents(args.n_images, g.latent, args.seed)
     images = generate(g, z, alpha=args.alpha, batch_size=args.batch_size)
-    out = save_grid(images, Path(args.output_dir) / args.file_name, nrow=args.nrow)
+    out = save_grid(images, grid, nrow=args.nrow)
     print(f"wrote {out}: {args.n_images} images of {g.resolution}x{g.resolution} "
           f"(raw range [{images.min():.3f}, {images.max():.3f}], clipped to [-1, 1] when saved)", flush=True)
     return 0

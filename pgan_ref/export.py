@@ -10,7 +10,6 @@ import json
 import sys
 from pathlib import Path
 
-from . import _env  # noqa: F401
 from .cli_common import add_generator_args, load_generator
 
 
@@ -29,12 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Export the generator; return 0 on success, 2 on a configuration or checkpoint error."""
     args = build_parser().parse_args(argv)
-    g = load_generator(args, ("batch_size",))
+    name = args.file_name[:-len(".mindir")] if args.file_name.lower().endswith(".mindir") else args.file_name
+    g = load_generator(args, ("batch_size",), output=Path(name + ".mindir"))
     if g is None:
         return 2
     from .generator_io import export_mindir
 
-    name = args.file_name[:-len(".mindir")] if args.file_name.lower().endswith(".mindir") else args.file_name
     info = export_mindir(g, args.batch_size, Path(name + ".mindir"))
     print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in info.items()}), flush=True)
     return 0

@@ -31,14 +31,9 @@ def read_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
     if not path.is_file():
         raise CheckpointError(f"generator checkpoint {path} does not exist: pass --checkpoint_g to an "
                               f"AvG_{{i}}.ckpt (e.g. {{ckpt_save_dir}}/{{scale}}/AvG_{{i}}.ckpt)")
-    import mindspore as ms
+    from .checkpoints import read_checkpoint
 
-    try:
-        data = ms.load_checkpoint(str(path))
-    except (RuntimeError, ValueError, TypeError) as e:
-        raise CheckpointError(f"generator checkpoint {path} could not be read ({str(e).splitlines()[0]}): "
-                              f"is it a complete .ckpt file?") from e
-    return {k: tuple(int(d) for d in v.shape) for k, v in data.items()}
+    return {k: tuple(int(d) for d in v.shape) for k, v in read_checkpoint(path).items()}
 
 
 def infer_architecture(shapes: dict[str, tuple[int, ...]], source: str = "checkpoint") -> Architecture:
@@ -95,10 +90,7 @@ def build_generator(path: str | Path, *, cfg=None, scale: int | None = None, lre
         lrelu_torgb = bool(cfg.deviations.d4_lrelu_torgb) if cfg is not None else False
     leak = cfg.leaky if cfg is not None else 0.2
     g = Generator(arch.latent, list(arch.depths), leak=leak, lrelu_torgb=lrelu_torgb)
-    try:
-        load_net(g, path)
-    except ValueError as e:
-        raise CheckpointError(str(e)) from e
+    load_net(g, path)
     g.set_train(False)
     return g
 

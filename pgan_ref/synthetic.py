@@ -56,9 +56,25 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def _read_manifest(folder: Path) -> dict | None:
-    """Return the synthetic-set manifest of ``folder``, or None if it has none."""
+    """Return the synthetic-set manifest of ``folder``, None if it has none, or raise DataError if it is corrupt."""
     path = folder / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("n"), int) or manifest.get("fmt") not in FORMATS:
+        raise DataError(f"{path} is corrupt (expected the JSON written by `pgan-harness data synthetic`): "
+                        "delete it and the synthetic images, or choose a new folder")
+    return manifest
+
+
+def _written_by(manifest: dict | None, folder: Path) -> set[Path]:
+    """Return the image paths a manifest says this module wrote into ``folder``."""
+    if manifest is None:
+        return set()
+    return {folder / f"{i:06d}.{manifest['fmt']}" for i in range(1, manifest["n"] + 1)}
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
@@ -80,16 +96,22 @@ def write_synthetic(folder: str | os.PathLike, n: int = 64, seed: int = 0,
     target = Path(folder).expanduser() / CELEBA_DIR
     paths = [target / f"{i:06d}.{fmt}" for i in range(1, n + 1)]
     wanted = {"version": VERSION, "n": n, "seed": seed, "size": list(size), "fmt": fmt, "complete": True}
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # DIR (or a parent, or DIR/img_align_celeba) is a file
+        blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker else e.strerror
+        raise DataError(f"cannot create the folder {target}: {why}: pass a folder path") from None
     existing = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
     manifest = _read_manifest(target)
-    if manifest is None and existing:
-        raise DataError(f"{target} already holds images not written by `pgan-harness data synthetic`: "
-                        "choose an empty or new folder")
+    foreign = sorted(set(existing) - _written_by(manifest, target))
+    if foreign:
+        raise DataError(f"{target} already holds {len(foreign)} image(s) not written by `pgan-harness data "
+                        f"synthetic` (e.g. {foreign[0].name}): choose an empty or new folder")
     if manifest == wanted and all(p.is_file() for p in paths):
         return paths
     _write_manifest(target, {**wanted, "complete": False})
-    for stale in existing:
+    for stale in existing:  # every one was written here (checked above)
         stale.unlink()
     name, options = FORMATS[fmt]
     for i, path in enumerate(paths, start=1):

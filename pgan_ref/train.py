@@ -5,10 +5,11 @@ import argparse
 import logging
 import sys
 
-from . import _env  # noqa: F401
 from .cli_common import add_config_args, config_from_args
 from .config import ConfigError
 from .data import DataError
+from .generator_io import CheckpointError
+from .interrupt import EXIT_INTERRUPTED, terminate_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,14 +28,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def resume_hint(ckpt_dir, scales: list[int], rank: int = 0) -> str:
+    """Return where the same command would resume: the newest checkpoint set under ``ckpt_dir``, if any."""
+    from .checkpoints import checkpoint_sets
+
+    sets = checkpoint_sets(ckpt_dir, scales, rank)
+    if not sets:
+        return f"no checkpoint saved yet under {ckpt_dir}: the same command starts afresh"
+    return f"the same command resumes from the newest checkpoint set ({sets[0][1]})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train; return 0 on success, 2 on a configuration or data error."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.stop_after is not None and args.stop_after < 1:
+            raise ConfigError(f"--stop_after {args.stop_after} is not accepted: expected an integer >= 1 "
+                              "(iterations before stopping)")
         cfg = config_from_args(args)
         if args.seed is not None:
             cfg.seed = args.seed
+            cfg.validate()
         from .data import list_images
 
         list_images(args.train_data_path)  # fail before importing/compiling anything heavy
@@ -46,9 +61,18 @@ def main(argv: list[str] | None = None) -> int:
 
     rank, group = setup(args.device_target, args.device_id)
     apply_precision(cfg, args.device_target)
-    trainer = Trainer(cfg, args.train_data_path, args.ckpt_save_dir or cfg.ckpt_save_dir, rank=rank,
-                      group_size=group, progress=not args.no_progress, stop_after=args.stop_after)
-    summary = trainer.run()
+    ckpt_dir = args.ckpt_save_dir or cfg.ckpt_save_dir
+    try:
+        with terminate_as_interrupt():
+            trainer = Trainer(cfg, args.train_data_path, ckpt_dir, rank=rank, group_size=group,
+                              progress=not args.no_progress, stop_after=args.stop_after)
+            summary = trainer.run()
+    except (ConfigError, DataError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: {resume_hint(ckpt_dir, cfg.scales, rank)}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     print(f"training {'complete' if summary['completed'] else 'stopped'}: {trainer.done_steps} iterations "
           f"this run, checkpoints under {trainer.ckpt_dir}", flush=True)
     return 0

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from .fileio import append_lines
+from .fileio import append_lines, write_text_atomic
 
 
 def step_line(i: int, alpha: float, loss_g: float, loss_d: float, overflow: bool = False) -> str:
@@ -30,6 +30,26 @@ class TrainLog:
     def line(self, text: str) -> None:
         """Emit one log line."""
         self.emit(text)
+
+    def keep_steps_before(self, point: tuple[int, int] | None) -> int:
+        """Drop the per-step rows at or after ``point`` = (scale, i), all of them when None (a resumed run writes
+        them again, so the file keeps every step once); unreadable rows go too. Return how many were dropped."""
+        if self.steps_path is None or not self.steps_path.exists():
+            return 0
+        kept, dropped = [], 0
+        for line in self.steps_path.read_bytes().splitlines():
+            try:
+                row = json.loads(line)
+                keep = point is not None and (row["scale"], row["i"]) < tuple(point)
+            except (ValueError, TypeError, KeyError):
+                keep = False
+            if keep:
+                kept.append(line.decode() + "\n")
+            else:
+                dropped += bool(line.strip())
+        if dropped:
+            write_text_atomic(self.steps_path, "".join(kept))
+        return dropped
 
     def step(self, row: dict) -> None:
         """Append one per-step record (one O_APPEND write; no fsync on the training hot path)."""

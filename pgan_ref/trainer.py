@@ -1,6 +1,7 @@
 """The progressive training loop: scales, fade-in, D/G/EMA steps, logs, checkpoints and exact resume."""
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -10,15 +11,22 @@ from typing import Callable
 import numpy as np
 
 from . import checkpoints as ckpt
-from .data import list_images, samples_per_rank
+from .data import DataError, first_readable, list_images, samples_per_rank
+from .generator_io import CheckpointError
 from .scale_step import build_scale, grow
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
 from .train_step import NoiseSource
 
+log = logging.getLogger(__name__)
+
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite."""
+
+
+class ConfigMismatch(CheckpointError):
+    """The checkpoint directory holds a run of another configuration."""
 
 
 @dataclass
@@ -50,6 +58,10 @@ class Trainer:
         self.cfg, self.rank, self.group_size = cfg, rank, group_size
         self.ckpt_dir = Path(ckpt_dir)
         self.files = list_images(data_path)  # fails fast (before any compile) on a missing/empty folder
+        if samples_per_rank(len(self.files), group_size) < cfg.batch_size:
+            raise DataError(f"{len(self.files)} images in {data_path} split over {group_size} rank(s) cannot fill "
+                            f"one batch of batch_size={cfg.batch_size}: lower batch_size or add images")
+        first_readable(self.files)
         self.on_step, self.stop_after, self.progress = on_step, stop_after, progress and rank == 0
         steps = self.ckpt_dir / f"steps_rank{rank}.jsonl"
         self.log = TrainLog(steps, log if (log and rank == 0) else (lambda _: None))
@@ -57,46 +69,64 @@ class Trainer:
         self.done_steps = 0
 
     def _resume_point(self):
-        found = ckpt.latest_state(self.ckpt_dir, self.cfg.scales, self.rank)
-        if found is None:
-            return None
-        folder, state = found
-        if state.get("config_hash") != self.cfg.hash():
-            raise ValueError(f"{folder} holds checkpoints of a different configuration: use another "
-                             f"checkpoint directory or remove it to start afresh")
-        return folder, state
+        """Return (state, tensors) of the newest intact checkpoint set, falling back past damaged ones; or None.
+
+        A set whose marker or files are unusable is skipped with a warning; a readable marker of another
+        configuration, or sets none of which is intact, raise CheckpointError.
+        """
+        damaged = []
+        for folder, marker, s_idx in ckpt.checkpoint_sets(self.ckpt_dir, self.cfg.scales, self.rank):
+            try:
+                state = ckpt.read_marker(marker, s_idx)
+                if state["config_hash"] != self.cfg.hash():
+                    raise ConfigMismatch(f"{folder} holds checkpoints of a different configuration: use another "
+                                         f"checkpoint directory or remove it to start afresh")
+                tensors = ckpt.read_set(folder, state["i"])
+            except ConfigMismatch:
+                raise
+            except CheckpointError as e:
+                damaged.append(str(e))
+                continue
+            for problem in damaged:
+                log.warning("%s: resuming from the older intact set %s", problem, marker)
+            return state, tensors
+        if damaged:
+            raise CheckpointError(f"no intact checkpoint set under {self.ckpt_dir} ({damaged[0]}): remove the "
+                                  f"damaged files or use another checkpoint directory")
+        return None
 
     def run(self) -> dict:
-        """Train every scale (resuming from the newest complete checkpoint); return a summary."""
+        """Train every scale (resuming from the newest intact checkpoint); return a summary."""
         cfg = self.cfg
         prev, start_idx, loaded = None, 0, None
         resume = self._resume_point()
+        self.log.keep_steps_before((cfg.scales[resume[0]["scale_index"]], resume[0]["i"]) if resume else None)
         if resume:
-            folder, state = resume
+            state, tensors = resume
             start_idx = state["scale_index"]
             g, d, avg = grow(cfg, start_idx, None, cfg.seed)
             for name, net in (("G", g), ("D", d), ("AvG", avg)):
-                ckpt.load_net(net, folder / f"{name}_{state['i']}.ckpt")
+                ckpt.apply_params(net, tensors[name], f"{name}_{state['i']}.ckpt of {self.ckpt_dir}")
             if state["i"] < iterations(cfg.num_batch[start_idx], self.group_size):
-                loaded = (g, d, avg, state["i"], state, folder)
+                loaded = (g, d, avg, state["i"], state, tensors["state"])
             else:  # that scale had finished: grow from it, continuing the noise stream from its end
                 self.noise.set_state(state["rng"])
                 prev, start_idx = (g, d), start_idx + 1
         for s_idx in range(start_idx, cfg.n_scales):
             if loaded is not None:
-                (g, d, avg, start_i, state, folder), loaded = loaded, None
+                (g, d, avg, start_i, state, opt_tensors), loaded = loaded, None
             else:
-                (g, d, avg), start_i, state, folder = grow(cfg, s_idx, prev, cfg.seed), 0, None, None
-            if not self._train_scale(s_idx, g, d, avg, start_i, state, folder):
+                (g, d, avg), start_i, state, opt_tensors = grow(cfg, s_idx, prev, cfg.seed), 0, None, None
+            if not self._train_scale(s_idx, g, d, avg, start_i, state, opt_tensors):
                 return {"stopped_after": self.done_steps, "completed": False}
             prev = (g, d)
         return {"completed": True, "steps": self.done_steps}
 
-    def _train_scale(self, s_idx, g, d, avg, start_i, state, folder) -> bool:
+    def _train_scale(self, s_idx, g, d, avg, start_i, state, opt_tensors) -> bool:
         st = build_scale(self.cfg, s_idx, self.files, self.noise, nets=(g, d, avg), rank=self.rank,
                          group_size=self.group_size)
         if state is not None:  # before the first compiled call, which would not see set_data
-            ckpt.load_optimizer_state([st.nets.opt_d, st.nets.opt_g], folder / f"state_{state['i']}.ckpt")
+            ckpt.load_optimizer_state([st.nets.opt_d, st.nets.opt_g], opt_tensors)
             for name, scaler in st.scalers().items():
                 scaler.set_state(state["loss_scale"][name])
             self.noise.set_state(state["rng"])

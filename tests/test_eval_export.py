@@ -1,5 +1,4 @@
 """Eval and export entry points: checkpoint shape inference, --scale checks, the 8x8 grid, the MindIR file."""
-import pgan_ref  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore loads)
 import numpy as np
 import pytest
 from PIL import Image

@@ -73,7 +73,8 @@ def test_compute_fid_accepts_arrays_and_batches(extractor, gold, tmp_path, monke
     b = compute_fid(imgs[:4].transpose(0, 3, 1, 2) / np.float32(255), lambda: iter([imgs[4:6], imgs[6:]]),
                     batch_size=3, progress=False)
     assert b["fid"] == pytest.approx(a["fid"], rel=1e-5)
-    assert b["manifest"]["fake_fingerprint"] == a["manifest"]["fake_fingerprint"]
+    assert b["provenance"]["fake_fingerprint"] == a["provenance"]["fake_fingerprint"]
+    assert b["manifest_sha256"] == a["manifest_sha256"]  # same protocol, whatever form the images came in
 
 
 def test_cli_errors_are_clear(tmp_path, capsys):

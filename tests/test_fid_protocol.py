@@ -9,13 +9,13 @@ from harness.fid.protocol import ManifestMismatch, compare_results, make_manifes
 
 def manifest(**changes):
     base = dict(weights_sha256="ab" * 32, preprocess="pytorch-fid", n_real=100, n_fake=100,
-                real_fingerprint="cd" * 32, seed=0, fake_fingerprint="ef" * 32)
+                real_fingerprint="cd" * 32, seed=0)
     return make_manifest(**{**base, **changes})
 
 
 def test_compare_results_refuses_different_protocols():
     a = {"fid": 10.0, "manifest": manifest()}
-    b = {"fid": 12.5, "manifest": manifest(fake_fingerprint="00" * 32)}
+    b = {"fid": 12.5, "manifest": manifest()}  # other generated images, same protocol
     assert compare_results(a, b) == pytest.approx(2.5)
     c = {"fid": 9.0, "manifest": manifest(preprocess="clean", n_fake=50)}
     with pytest.raises(ManifestMismatch) as err:

@@ -246,7 +246,8 @@ def test_ingest_log_command(tmp_path, capsys):
     assert len(recs) == 12 and len({r["run_id"] for r in recs}) == 1
     assert {r["meta"]["device"] for r in recs} == {"Ascend910"} and recs[0]["meta"]["device_count"] == 8
     assert recs[-1]["labels"]["batch_size"] == 64 and recs[0]["labels"]["batch_size"] == 16
-    assert main(["ingest-log", str(other), "--out", str(out)]) == 1
+    assert main(["ingest-log", str(other), "--out", str(out)]) == 2
+    assert "error: no record recognised in" in capsys.readouterr().err
     assert main(["ingest-log", str(log), str(tmp_path / "missing.log"), "--out", str(out)]) == 2
     assert main(["ingest-log", str(log), "--old-units", "--batch-size", "32", "--out", str(out)]) == 0
     assert json.loads((out / "records.jsonl").read_text().splitlines()[-1])["params"]["units"] == "old"

@@ -1,13 +1,12 @@
 """MindIR export/load/run (equality with eager, size/hash, clear errors) and the mindir-latency scenario records."""
 import hashlib
 
-import pgan_ref  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before mindspore loads)
 import numpy as np
 import pytest
 
 from harness.inference import (GRAPHCELL, InferenceError, available_runtimes, export_mindir, load_runtime,
                                read_mindir_inputs, resolve_runtime)
-from harness.registry import RunContext, get
+from harness.registry import context, get
 from pgan_ref.generator_io import generate, sample_latents
 from pgan_ref.networks import Generator
 
@@ -86,10 +85,10 @@ def test_shape_mismatch_is_a_clear_error(exported):
 
 @pytest.fixture(scope="module")
 def scenario_records(tmp_path_factory):
-    ctx = RunContext(run_id="t-run", scenario="mindir-latency", out_dir=tmp_path_factory.mktemp("out"),
-                     overrides={"scale": "8", "batch_sizes": "1,2", "min_count": "5", "min_time_s": "0",
-                                "warmup": "1"}, seed=7, meta={})
-    return get("mindir-latency").run(ctx), ctx
+    ctx = context("mindir-latency", run_id="t-run", out_dir=tmp_path_factory.mktemp("out"),
+                  overrides={"scale": "8", "batch_sizes": "1,2", "min_count": "5", "min_time_s": "0",
+                             "warmup": "1"}, seed=7, meta={})
+    return get("mindir-latency").run(ctx).records, ctx
 
 
 def test_scenario_records(scenario_records):
@@ -119,6 +118,5 @@ def test_latency_percentiles_come_from_kept_samples(scenario_records):
 
 
 def test_scenario_rejects_bad_options():
-    ctx = RunContext(run_id="t", scenario="mindir-latency", out_dir=".", overrides={"batch_sizes": "0"})
     with pytest.raises(ValueError, match="batch_sizes"):
-        get("mindir-latency").run(ctx)
+        context("mindir-latency", run_id="t", out_dir=".", overrides={"batch_sizes": "0"})

@@ -10,9 +10,7 @@ from harness.cli import main
 from harness.modelcard import (baseline_from_model_card, card_claims, load_baseline, parse_loss, parse_model_card,
                                parse_timings, save_baseline)
 
-from .conftest import shared_dir
-
-PGAN_CARD = shared_dir() / "seed" / "PGAN_README_CN.md"
+from .conftest import PGAN_CARD
 
 ENGLISH_CARD = """
 # Model description

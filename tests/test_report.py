@@ -12,9 +12,8 @@ from harness.modelcard import baseline_from_model_card, card_claims, save_baseli
 from harness.records import RecordStore, make_record
 from harness.report import card_iterations, card_rows, hms, projection_table, records_frame, write_report
 
-from .conftest import shared_dir
+from .conftest import PGAN_CARD as CARD
 
-CARD = shared_dir() / "seed" / "PGAN_README_CN.md"
 META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cann": None, "git_commit": "abcdef1234567",
         "cpu": {"brand": "Test CPU"}, "machine_fingerprint": "f"}
 SCHEDULE = {4: 48000, 8: 96000, 16: 96000}

@@ -1,18 +1,18 @@
 """Tests that training scenarios record the card's training parameters (dataset, optimizer, lr) with every row."""
 from __future__ import annotations
 
-from harness.registry import RunContext
+from harness import registry
 from harness.scenarios.common import resolve_config
 from pgan_ref.config import load_config
 
 
-def _ctx(**kw) -> RunContext:
-    return RunContext(run_id="t", scenario="step-time", out_dir=".", **kw)
+def _ctx(scenario="step-time", **kw):
+    return registry.context(scenario, run_id="t", out_dir=".", **kw)
 
 
 def test_params_carry_dataset_optimizer_and_lr_of_the_resolved_config():
     ctx = _ctx(overrides={"lr": 0.002, "data": "/data/CelebA"})
-    cfg = resolve_config(ctx)
+    ctx, cfg = resolve_config(ctx)
     assert cfg.lr == 0.002
     assert ctx.config_hash == load_config(preset="cpu-smoke", overrides={"lr": 0.002}).hash()
     rec = ctx.record("step_time", "s", 1.0)
@@ -21,8 +21,7 @@ def test_params_carry_dataset_optimizer_and_lr_of_the_resolved_config():
 
 
 def test_modelzoo_variant_records_its_adam_beta1_and_the_synthetic_default():
-    ctx = _ctx(variant="modelzoo")
-    resolve_config(ctx)
+    ctx, _ = resolve_config(_ctx(variant="modelzoo"))
     assert ctx.params["optimizer"] == "Adam(beta1=0.0001, beta2=0.99)"
     assert ctx.params["dataset"] == "synthetic-n256-seed0"
 
@@ -42,16 +41,15 @@ def test_fid_scenario_scores_the_checkpoint_against_the_training_images(tmp_path
     seen = {}
 
     def fake_compute_fid(real, fake, **kw):
-        seen["real"], seen["fake"] = real, [b for b in fake()]
+        seen["real"], seen["fake"], seen["sampling"] = real, fake, kw["sampling"]
         return {"fid": 12.5, "manifest": {"n": kw["n"]}, "fid_bootstrap": {"ci": [11.0, 14.0]}, "kid": 0.01}
 
     monkeypatch.setattr("harness.fid.compute_fid", fake_compute_fid)
-    from harness.registry import get
-
-    ctx = _ctx(overrides={"checkpoint": str(ckpt), "n": "3", "data": str(tmp_path / "data")}).replace(scenario="fid")
-    fid, kid = get("fid").run(ctx)
+    ctx = _ctx("fid", overrides={"checkpoint": str(ckpt), "n": "3", "data": str(tmp_path / "data")})
+    fid, kid = registry.get("fid").run(ctx).records
     assert seen["real"] == paths[0].parent
-    assert [b.shape for b in seen["fake"]] == [(3, 32, 32, 3)] and seen["fake"][0].dtype.name == "uint8"
+    assert seen["fake"].shape == (3, 32, 32, 3) and seen["fake"].dtype.name == "uint8"
+    assert seen["sampling"]["latent_seed"] == ctx.seed and seen["sampling"]["alpha"] == 0.0
     assert fid["value"] == 12.5 and fid["labels"]["manifest"] == {"n": 3}
     assert fid["params"]["fid_bootstrap"] == {"ci": [11.0, 14.0]} and fid["params"]["preset"] == "cpu-smoke"
     assert kid["metric"] == "kid" and kid["value"] == 0.01

@@ -5,14 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_args import add_run_options
+from ..errors import at_least
 from ..gate import calibration
 from ..modelcard import save_baseline
 from ..records import read_records
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """Return ``--set key=value`` items as a dict (values kept as strings)."""
-    return dict(item.split("=", 1) for item in items)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,11 +21,13 @@ def run(args: argparse.Namespace) -> int:
     if args.from_results is not None:
         dirs = [Path(d) for d in args.from_results]
     else:
+        from pgan_ref.cli_common import parse_sets
+
         from ..runner import run_scenario  # lazy: the runner imports the scenarios (and MindSpore)
 
         out = Path(args.out_dir)
         dirs = [run_scenario(args.scenario, out / f"aa-{i}", args.preset, args.device, args.devices, args.variant,
-                             parse_overrides(args.set)) for i in range(args.runs)]
+                             parse_sets(args.set)) for i in range(args.runs)]
     runs = [read_records([d]) for d in dirs]
     if len(runs) < 2 or not all(runs):
         print(f"calibrate needs >= 2 runs with records; got {[len(r) for r in runs]} from {[str(d) for d in dirs]}",
@@ -53,13 +52,9 @@ def register(subparsers) -> None:
     p.add_argument("--from-results", nargs="+", metavar="DIR",
                    help="instead of running: records of identical runs already made, one DIR per run "
                         "(e.g. two `bench --smoke --out` record folders)")
-    p.add_argument("--preset", default="cpu-smoke", help="preset of the runs (default cpu-smoke)")
-    p.add_argument("--device", default="CPU", help="device kind of the runs (default CPU)")
-    p.add_argument("--devices", type=int, default=1, help="data-parallel devices of the runs (default 1)")
-    p.add_argument("--variant", default="reference", help="model variant of the runs (default reference)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="scenario override (repeatable)")
-    p.add_argument("--runs", type=int, default=2, help="how many identical runs of SCENARIO (default 2)")
-    p.add_argument("--k", type=float, default=1.0, help="threshold = max(--max-slowdown, k x noise) (default 1)")
+    add_run_options(p)
+    p.add_argument("--runs", type=at_least(2), default=2, help="how many identical runs of SCENARIO (default 2)")
+    p.add_argument("--k", type=at_least(0, float), default=1.0, help="threshold = max(--max-slowdown, k x noise) (default 1)")
     p.add_argument("--out-dir", default="results/calibrate", help="where the A/A runs write their records")
     p.add_argument("--calibration", default="reports/baselines/calibration.json", metavar="FILE",
                    help="calibration file to write (gate reads calibration.json beside its baseline)")

@@ -38,8 +38,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("compare", help="compare two runs (B against A) with the gate's statistics",
                               description="Compare RUN_B against RUN_A (result directories, or run ids within "
                                           "--results). Exit codes as for `gate`.")
-    p.add_argument("run_a", metavar="RUN_A")
-    p.add_argument("run_b", metavar="RUN_B")
+    p.add_argument("run_a", metavar="RUN_A", help="the reference run: a result directory or a run id")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it: a result directory or a run id")
     p.add_argument("--results", nargs="+", default=["results"], metavar="DIR",
                    help="where to look up run ids (default: results)")
     add_threshold_options(p)

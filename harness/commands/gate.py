@@ -2,25 +2,33 @@
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 from .. import gate, stats
+from ..errors import at_least
 from ..modelcard import load_baseline
 from ..records import read_records
 
 
 def percent(text: str) -> float:
-    """Return '5%' or '0.05' as the fraction 0.05."""
-    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    """Return '5%' or '0.05' as the fraction 0.05 (argparse type: a negative or non-number is a usage error)."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a percentage >= 0 such as 5% or 0.05, got {text!r}")
+    return value
 
 
 def load_calibration(path: str | None, baseline: dict) -> dict | None:
     """Return the calibration file if it exists and was measured on the baseline's machine, else None."""
     if not path or not Path(path).exists():
         return None
-    calib = load_baseline(path)
+    calib = load_baseline(path, "calibration")
     if baseline["machine_fingerprint"] not in calib["machine_fingerprint"]:
         print(f"warning: calibration {path} is from another machine; ignored", file=sys.stderr)
         return None
@@ -33,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
     While the verdict is inconclusive and ``--more-cmd`` is given, the command is run (it should append more
     records of the same protocol to the results) and the gate is repeated, at most ``--budget`` times.
     """
-    baseline = load_baseline(args.baseline)
-    if baseline.get("kind") != "measured":
-        print(f"{args.baseline} is a {baseline.get('kind')} baseline; gate needs `baseline --from-results`",
-              file=sys.stderr)
-        return 2
+    baseline = load_baseline(args.baseline, "measured")
     calib = load_calibration(args.calibration or str(Path(args.baseline).with_name("calibration.json")), baseline)
     for attempt in range(args.budget + 1):
         if attempt:
@@ -85,8 +89,8 @@ def register(subparsers) -> None:
                               description="Compare results with a measured baseline (`baseline --from-results`). "
                                           "Exit 0 no regression, 1 regression, 3 inconclusive, 2 usage error or "
                                           "incomparable machine/protocol.")
-    p.add_argument("--baseline", required=True, metavar="FILE")
-    p.add_argument("--results", required=True, nargs="+", metavar="DIR")
+    p.add_argument("--baseline", required=True, metavar="FILE", help="measured baseline (`baseline --from-results`)")
+    p.add_argument("--results", required=True, nargs="+", metavar="DIR", help="result directories (records.jsonl)")
     p.add_argument("--calibration", metavar="FILE",
                    help="A/A calibration from `calibrate` (default: calibration.json beside the baseline)")
     p.add_argument("--allow-machine-mismatch", action="store_true",
@@ -94,7 +98,7 @@ def register(subparsers) -> None:
     p.add_argument("--more-cmd", metavar="CMD",
                    help="shell command that appends more records to --results; run while the verdict is "
                         "inconclusive (e.g. the same `bench --smoke --out ...` again)")
-    p.add_argument("--budget", type=int, default=1, metavar="N",
+    p.add_argument("--budget", type=at_least(0), default=1, metavar="N",
                    help="at most N extra measurement rounds through --more-cmd (default 1)")
     add_threshold_options(p)
     p.set_defaults(func=run)

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .. import ingest
+from ..errors import at_least
 from ..records import RecordStore, collect_meta, new_run_id
 
-EXIT_OK, EXIT_NOTHING, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 def run(args) -> int:
-    """Ingest each log, print its summary; return 0, 1 if no log gave a record, 2 if any was unreadable."""
+    """Ingest each log, print its summary; return 0, or 2 if a log was unreadable or no log gave a record."""
     run_id, store = new_run_id(), RecordStore(args.out)
     meta = collect_meta(device=args.device, device_count=args.devices)
     code, total = EXIT_OK, 0
@@ -21,12 +23,16 @@ def run(args) -> int:
                                       devices=args.devices, device=args.device, run_id=run_id, meta=meta)
         except OSError as e:
             print(f"{path}: unreadable: {e}")
-            code = EXIT_UNREADABLE
+            code = EXIT_BAD_INPUT
             continue
         total += store.append(result.records)
         print(result.summary(path))
     print(f"{total} records appended to {store.path} (run {run_id})")
-    return EXIT_NOTHING if code == EXIT_OK and total == 0 else code
+    if code == EXIT_OK and total == 0:
+        print(f"error: no record recognised in {', '.join(args.logs)}; expected ModelZoo / pytorch_GAN_zoo training "
+              f"logs or a 310 time_Result file (see --format)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return code
 
 
 def register(subparsers) -> None:
@@ -40,14 +46,14 @@ def register(subparsers) -> None:
                     "Old ModelZoo monitors (before 2022-04) print 'per step time is X ms' with X in seconds.\n"
                     "By default the unit is decided from the log's batch_i timestamps, else X < 10 is read as\n"
                     "seconds; --old-units / --new-units force seconds / milliseconds.\n\n"
-                    "Exit 0 ok, 1 nothing recognised, 2 a log was unreadable.")
+                    "Exit 0 ok, 2 a log was unreadable or nothing was recognised.")
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files")
     p.add_argument("--out", default="results", help="results directory (default: results)")
     p.add_argument("--format", default="auto", choices=("auto", *ingest.FORMATS),
                    help="log format (default: detected from the lines)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=at_least(1), default=None,
                    help="per-device batch size for the labels (default 16; 64 for modelzoo-310)")
-    p.add_argument("--devices", type=int, default=1, help="number of devices the log's run used (default 1)")
+    p.add_argument("--devices", type=at_least(1), default=1, help="number of devices the log's run used (default 1)")
     p.add_argument("--device", default="unknown", help="device kind the log's run used, e.g. Ascend910 "
                                                        "(default: unknown)")
     units = p.add_mutually_exclusive_group()

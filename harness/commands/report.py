@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         print(f"no records under {', '.join(args.results)}", file=sys.stderr)
         return 2
-    baseline = load_baseline(args.baseline) if args.baseline else None
+    baseline = load_baseline(args.baseline, "model-card") if args.baseline else None
     print(write_report(records, args.out, baseline))
     return 0
 
@@ -27,5 +27,5 @@ def register(subparsers) -> None:
                                           "time, projected training time, loss envelopes, FID and latency tables.")
     p.add_argument("--results", nargs="+", default=["results"], metavar="DIR", help="result directories")
     p.add_argument("--baseline", metavar="FILE", help="model-card baseline (`baseline --from-model-card`)")
-    p.add_argument("--out", default="reports", metavar="DIR", help="output directory (default: reports)")
+    p.add_argument("--out", default="results/report", metavar="DIR", help="output directory (default: results/report)")
     p.set_defaults(func=run)

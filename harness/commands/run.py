@@ -6,16 +6,15 @@ import sys
 from pathlib import Path
 
 from pgan_ref.cli_common import parse_sets
-from pgan_ref.config import ConfigError, list_presets
-from pgan_ref.device import DEVICES
+from pgan_ref.config import ConfigError
 
 from .. import registry
+from ..cli_args import add_run_options
+from ..errors import at_least
 
 
 def register(sub) -> None:
     """Add the ``run`` subcommand."""
-    from .. import scenarios  # noqa: F401  (registers every scenario for the help text)
-
     lines = []
     for s in registry.SCENARIOS.values():
         opts = "; ".join(f"{o.name}: {o.help} (default {o.default})" for o in s.options)
@@ -25,27 +24,18 @@ def register(sub) -> None:
                                    "\n\nscenarios:\n" + "\n".join(lines),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", choices=sorted(registry.SCENARIOS), help="scenario to run")
-    p.add_argument("--preset", default="cpu-smoke", choices=list_presets(),
-                   help="training configuration preset (default cpu-smoke; modelzoo-910 is the card's)")
-    p.add_argument("--device", default="CPU", choices=DEVICES, help="device kind (default CPU)")
-    p.add_argument("--devices", type=int, default=1,
-                   help="data-parallel devices in all; >1 launches that many msrun workers (default 1)")
-    p.add_argument("--variant", default="reference", choices=["reference", "modelzoo"],
-                   help="model behaviour: reference (paper) or modelzoo (all ModelZoo deviations on)")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="override a config key or a scenario option (repeatable), e.g. --set iters=20 "
-                        "--set deviations.d2_maxpool_downsample=true")
+    add_run_options(p)
     p.add_argument("--out", default="results", help="results directory (default ./results)")
-    p.add_argument("--seed", type=int, default=None, help="run seed (default: a fresh random seed, logged)")
+    p.add_argument("--seed", type=at_least(0), default=None, help="run seed (default: a fresh random seed, logged)")
     multi = p.add_argument_group("multi-host (msrun)", "span several machines: run the same command on each "
                                  "host with its --node-rank; --devices counts devices on all hosts")
-    multi.add_argument("--node-rank", type=int, default=0, help="this host's index (0 hosts the scheduler)")
+    multi.add_argument("--node-rank", type=at_least(0), default=0, help="this host's index (0 hosts the scheduler)")
     multi.add_argument("--master-addr", default="127.0.0.1", help="address of host 0 (default 127.0.0.1)")
-    multi.add_argument("--master-port", type=int, default=None,
+    multi.add_argument("--master-port", type=at_least(1), default=None,
                        help="scheduler port (default: a free port; required on hosts other than 0)")
-    multi.add_argument("--local-devices", type=int, default=None,
+    multi.add_argument("--local-devices", type=at_least(1), default=None,
                        help="devices on this host (default: all --devices)")
-    multi.add_argument("--timeout", type=float, default=3600.0, help="fail the run after this many seconds")
+    multi.add_argument("--timeout", type=at_least(0, float), default=3600.0, help="fail the run after this many seconds")
     p.set_defaults(func=main)
 
 

@@ -5,7 +5,6 @@ Only the 2048-d pool3 features are computed: the 1008-class classifier of the TF
 from __future__ import annotations
 
 import numpy as np
-from pgan_ref import _env  # noqa: F401  (before mindspore)
 
 import mindspore as ms
 from mindspore import nn, ops

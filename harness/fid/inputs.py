@@ -2,16 +2,16 @@
 
 Every source yields uint8 NHWC RGB batches (grey images are repeated to RGB):
 - a folder: the image files directly inside it (png, jpg, jpeg, bmp, ppm, pgm, tif, tiff, webp), sorted by
-  name, loaded with PIL and converted to RGB (like pytorch-fid); consecutive images of different sizes go
-  into separate batches;
+  name, loaded with PIL and converted to 8-bit RGB (like pytorch-fid; 16-bit grey keeps its high byte, where
+  PIL alone would clip it to white); consecutive images of different sizes go into separate batches;
 - a .npy file, a .npz file (key ``images``, ``arr_0`` or its only array) or a numpy array of shape
   (N, H, W, C), (N, C, H, W) with C in {1, 3}, or (N, H, W): uint8 as is; floats are quantised like saving a
   PNG: values in [0, 1] as ``round(255 x)``, and arrays with negative values as [-1, 1] ``round(127.5 (x + 1))``
   (the range is guessed per array or yielded batch: pass uint8 to avoid the guess);
 - any iterable of such batches, or a callable returning one (a generator checkpoint is wired this way; an
   endless one needs ``n``).
-``n`` keeps the first ``n`` images. Folders and arrays have a fingerprint (sha256 of names, sizes and
-contents, or of the array bytes); iterables are fingerprinted from the bytes they yielded.
+``n`` keeps the first ``n`` images. Folders and arrays have a fingerprint (sha256 of the files' contents in name
+order, not their names or folder, or of the array bytes); iterables are fingerprinted from the bytes they yielded.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-from PIL import Image
+from pgan_ref.data import DECODE_ERRORS, load_rgb
 
 from .cache import sha256_file
 
@@ -78,9 +78,8 @@ class FolderSource(ImageSource):
     @staticmethod
     def _load(path: Path) -> np.ndarray:
         try:
-            with Image.open(path) as img:
-                return np.asarray(img.convert("RGB"))
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            return np.asarray(load_rgb(path))
+        except DECODE_ERRORS as e:
             raise InputError(f"cannot read image {path}: {e}") from None
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
@@ -89,7 +88,7 @@ class FolderSource(ImageSource):
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         for path in self.files:
-            h.update(f"{path.name}\0{path.stat().st_size}\0{sha256_file(path)}\n".encode())
+            h.update(f"{path.stat().st_size}\0{sha256_file(path)}\n".encode())
         return h.hexdigest()
 
 

@@ -1,4 +1,12 @@
-"""The FID protocol manifest, comparing results under it, and the cache of real-set features."""
+"""The quality protocol manifest, its sha256, comparing results under it, and the cache of real-set features.
+
+Manifest v2 names the protocol only: extractor and weights sha256, preprocessing, n real / n fake, the real set's
+content hash (and the statistics file's sha256 when real statistics were loaded), seeds, how samples were drawn,
+and every metric constant. Where the data lives and the generated images' hash are provenance, kept beside the
+manifest (``result["provenance"]``), so two machines running one protocol get one manifest sha256.
+Old records: v1 manifests carried paths and the generated images' hash; they compare only with v1 manifests
+(ignoring those fields, as v1 did) and never with v2 ones; reports flag them ``manifest-v1``.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,13 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_dir, save_npz_atomic
-from .features import FeatureExtractor
 from .inputs import ImageSource
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 EXTRACTOR = "inception-2015-12-05 pool3 2048-d (TF graph; MindSpore port, float32 features, float64 statistics)"
-# Fields that may differ between two comparable results: the generated set and what was computed from it.
-# KID is unbiased, so its subset count and size change its variance, not what it estimates.
+# The distance constants of FID and KID (the quality metrics add theirs from ``harness.quality.constants``).
+FID_CONSTANTS = {"fid": {"covariance": "N-1", "dtype": "float64", "sqrt": "eigh of S1^1/2 S2 S1^1/2"},
+                 "kid": {"kernel": "(x.y/d+1)^3", "estimator": "unbiased MMD^2 over seeded subsets"}}
+# v1 fields that are not protocol: the generated set, where data lived, and how many KID subsets / bootstrap
+# rounds (KID is unbiased: subsets change its variance, not what it estimates). v2 keeps them in provenance.
 NON_PROTOCOL_FIELDS = ("fake_fingerprint", "fake_source", "real_source", "kid_subsets", "kid_subset_size",
                        "bootstrap_rounds", "fid_inf_ns")
 
@@ -23,12 +33,30 @@ class ManifestMismatch(ValueError):
     """Two FID results were computed under different protocols and must not be compared."""
 
 
-def make_manifest(*, weights_sha256: str, preprocess: str, n_real: int, n_fake: int, real_fingerprint: str | None,
-                  seed: int, **extra) -> dict:
-    """Return the protocol manifest that goes with every FID/KID number (``extra`` adds fields)."""
-    return {"protocol_version": PROTOCOL_VERSION, "extractor": EXTRACTOR, "weights_sha256": weights_sha256,
-            "preprocess": preprocess, "n_real": int(n_real), "n_fake": int(n_fake),
-            "real_fingerprint": real_fingerprint, "seed": int(seed), **extra}
+def make_manifest(*, weights_sha256: str, preprocess: str, n_real: int | None, n_fake: int | None,
+                  real_fingerprint: str | None, seed: int, real_stats_sha256: str | None = None,
+                  sampling: dict | None = None) -> dict:
+    """Return the protocol manifest (v2) that goes with every quality number: protocol fields only, no paths.
+
+    ``weights_sha256`` None means no Inception features were used (SWD / MS-SSIM only): no extractor is named.
+    """
+    from ..quality import constants
+
+    manifest = {"protocol_version": PROTOCOL_VERSION, "extractor": EXTRACTOR if weights_sha256 else None,
+                "weights_sha256": weights_sha256,
+                "preprocess": preprocess, "n_real": None if n_real is None else int(n_real),
+                "n_fake": None if n_fake is None else int(n_fake), "real_fingerprint": real_fingerprint,
+                "seed": int(seed), "constants": {**FID_CONSTANTS, **constants()}}
+    if real_stats_sha256:
+        manifest["real_stats_sha256"] = real_stats_sha256
+    if sampling:
+        manifest["sampling"] = sampling
+    return manifest
+
+
+def manifest_sha256(manifest: dict) -> str:
+    """Return the sha256 of a manifest's canonical JSON (sorted keys): equal protocols, equal hashes."""
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def manifest_differences(a: dict, b: dict) -> dict[str, tuple]:
@@ -42,9 +70,10 @@ def compare_results(a: dict, b: dict, metric: str = "fid") -> float:
     diff = manifest_differences(a["manifest"], b["manifest"])
     if diff:
         lines = "; ".join(f"{k}: {va!r} vs {vb!r}" for k, (va, vb) in diff.items())
-        raise ManifestMismatch(f"refusing to compare {metric} values computed under different protocols ({lines}). "
-                               "FID depends on the extractor, preprocessing, N and the real set: recompute both "
-                               "under one protocol.")
+        old = " (protocol v1 manifests compare only with v1 ones)" if "protocol_version" in diff else ""
+        raise ManifestMismatch(f"refusing to compare {metric} values computed under different protocols ({lines})"
+                               f"{old}. FID depends on the extractor, preprocessing, N and the real set: recompute "
+                               "both under one protocol.")
     return float(b[metric] - a[metric])
 
 
@@ -55,9 +84,13 @@ def real_cache_path(fingerprint: str, weights_sha256: str, preprocess: str) -> P
     return cache_dir() / "fid-real" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
 
-def real_features(source: ImageSource, extractor: FeatureExtractor, preprocess: str, batch_size: int = 32,
+def real_features(source: ImageSource, extractor, preprocess: str, batch_size: int = 32,
                   use_cache: bool = True, progress: bool = True) -> np.ndarray:
-    """Return the real set's features, from the cache when this set (fingerprint, count) and protocol were seen."""
+    """Return the real set's features, from the cache when this set (fingerprint, count) and protocol were seen.
+
+    ``extractor`` is a ``harness.fid.features.FeatureExtractor`` (not imported here: this module, which reports
+    import for the manifest hash, stays free of MindSpore).
+    """
     fingerprint = source.fingerprint() if use_cache else None
     path = fingerprint and real_cache_path(fingerprint, extractor.weights_sha256, preprocess)
     if path and path.is_file():

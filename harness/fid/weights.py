@@ -11,6 +11,7 @@ source file to use instead of the download.
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -59,11 +60,16 @@ def _group(tensors: dict[str, np.ndarray], prefix: str, leaves: dict[str, str]) 
 def _convert(path: Path, digest: str) -> dict[str, np.ndarray]:
     """Return the canonical (pytorch-fid named) parameters of a verified source file."""
     names = conv_names()
+    if digest in (TORCHSCRIPT_SHA256, PTH_SHA256):
+        try:
+            tensors = named_tensors(load_pickle(path))
+        except (pickle.UnpicklingError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            raise WeightsError(f"{path} cannot be read as a PyTorch file ({e}). {HOW_TO_FIX}") from None
     if digest == TORCHSCRIPT_SHA256:  # TorchScript names differ; its layers are in the same (forward) order
-        layers = _group(named_tensors(load_pickle(path)), "net.layers.", _TS_LEAVES)
+        layers = _group(tensors, "net.layers.", _TS_LEAVES)
         layers = dict(zip(names, layers.values())) if len(layers) == len(names) else {}
     elif digest == PTH_SHA256:
-        layers = _group(named_tensors(load_pickle(path)), "", _PTH_LEAVES)
+        layers = _group(tensors, "", _PTH_LEAVES)
     else:
         raise WeightsError(f"{path} has sha256 {digest} ({path.stat().st_size:,} bytes), which is neither "
                            f"{WHEEL_MEMBER} ({TORCHSCRIPT_SHA256}, {TORCHSCRIPT_SIZE:,} bytes) nor {PTH_NAME} "
@@ -72,6 +78,29 @@ def _convert(path: Path, digest: str) -> dict[str, np.ndarray]:
     if missing:
         raise WeightsError(f"{path}: conv layers missing or unexpected ({missing[:3]}...). {HOW_TO_FIX}")
     return {f"{n}.{leaf}": v for n in names for leaf, v in layers[n].items()}
+
+
+def check_params(params: dict[str, np.ndarray], source: str | Path) -> None:
+    """Raise WeightsError unless ``params`` holds every Inception conv/BN tensor with consistent shapes.
+
+    Checked: the keys of every layer of ``conv_names()``, 4-d conv weights (3 input channels first), 1-d batch-norm
+    vectors of the conv's output channels, finite float values. Channel counts between layers are not checked.
+    """
+    for i, name in enumerate(conv_names()):
+        leaves = {leaf: params.get(f"{name}.{leaf}") for leaf in _PTH_LEAVES}
+        missing = [leaf for leaf, v in leaves.items() if v is None and leaf != "bn.weight"]
+        if missing:
+            raise WeightsError(f"{source} lacks {name}.{missing[0]} (expected pytorch-fid names such as "
+                               f"Conv2d_1a_3x3.conv.weight). {HOW_TO_FIX}")
+        w = leaves["conv.weight"]
+        bad = w.ndim != 4 or (i == 0 and w.shape[1] != 3) or any(
+            v is not None and v.shape != (w.shape[0],) for leaf, v in leaves.items() if leaf != "conv.weight")
+        if bad:
+            shapes = {leaf: tuple(v.shape) for leaf, v in leaves.items() if v is not None}
+            raise WeightsError(f"{source}: layer {name} has inconsistent shapes {shapes} (expected a 4-d conv weight "
+                               f"and batch-norm vectors of its output channels). {HOW_TO_FIX}")
+        if any(v is not None and (v.dtype.kind != "f" or not np.isfinite(v).all()) for v in leaves.values()):
+            raise WeightsError(f"{source}: layer {name} holds non-float or non-finite values. {HOW_TO_FIX}")
 
 
 def _download_torchscript(workdir: Path) -> Path:
@@ -113,6 +142,7 @@ def prepare_weights(source: str | Path | None = None, download: bool = True) -> 
         if not download:
             raise WeightsError(f"the FID Inception weights are not cached in {cache_dir() / 'inception'}. {HOW_TO_FIX}")
     elif Path(source).suffix == ".npz":
+        _read_npz(Path(source))  # a user's converted file is checked here, not when FID first runs
         return Path(source)
     with tempfile.TemporaryDirectory(prefix="pgan-harness-inception-") as tmp:
         path = _download_torchscript(Path(tmp)) if source is None else _source_file(Path(source), Path(tmp))
@@ -126,9 +156,19 @@ def prepare_weights(source: str | Path | None = None, download: bool = True) -> 
 def load_weights(source: str | Path | None = None, download: bool = True) -> tuple[dict[str, np.ndarray], str]:
     """Return the canonical Inception parameters (pytorch-fid names) and the sha256 of the file they came from."""
     path = prepare_weights(source, download)
+    params = _read_npz(path)
+    source_sha = params.pop("__source_sha256__", None)  # a user's own .npz is identified by its own hash
+    return params, str(source_sha) if source_sha is not None else sha256_file(path)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Return the arrays of converted weights ``path``, checked by ``check_params``."""
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist. {HOW_TO_FIX}")
     try:
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:
             params = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as e:
         raise WeightsError(f"cannot read converted weights {path} ({e}); delete it and retry. {HOW_TO_FIX}") from None
-    return params, str(params.pop("__source_sha256__"))
+    check_params(params, path)
+    return params

@@ -11,19 +11,18 @@ import numpy as np
 
 from pgan_ref.trainer import Trainer
 
-from ..registry import scenario
-from .common import DATA_OPTIONS, data_folder, resolve_config
+from ..scenario_api import ScenarioResult, scenario
+from .common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
 
 CARD_SAMPLING = 100  # the ModelZoo log prints one single-step value every 100 iterations
 DIVERGED = 1e6  # |loss| beyond this counts as diverged
 
 
 @scenario("loss-ranges", help="train the preset and record per-step G/D losses, GP, drift, alpha per scale",
-          options=DATA_OPTIONS,
-          multi_device=True)
-def run(ctx) -> list[dict]:
+          options=DATA_OPTIONS, multi_device=True, prepare=prepare_data)
+def run(ctx) -> ScenarioResult:
     """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts, and skipped updates."""
-    cfg = resolve_config(ctx)
+    ctx, cfg = resolve_config(ctx)
     steps: dict[int, list] = defaultdict(list)
     trainer = Trainer(cfg, data_folder(ctx), ctx.out_dir / f"train-{ctx.run_id}", rank=ctx.rank,
                       group_size=ctx.devices, on_step=lambda r: steps[r.scale].append(r), log=None)
@@ -47,4 +46,4 @@ def run(ctx) -> list[dict]:
             records.append(ctx.record("skipped_updates", "steps", sum(flags), samples=flags,
                                       labels={**base, "network": net, "steps": len(rows),
                                               "loss_scale_last": getattr(rows[-1], f"loss_scale_{net.lower()}")}))
-    return records
+    return ScenarioResult(records)

@@ -10,33 +10,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ..registry import Option, RunContext, scenario
+from ..inference import RUNTIMES
+from ..scenario_api import Option, RunContext, ScenarioResult, boolean, int_list, scenario
 
 log = logging.getLogger(__name__)
 
 OPTIONS = (
     Option("checkpoint", "AvG checkpoint to export (unset: freshly initialised weights, flagged untrained-weights)"),
-    Option("batch_sizes", "comma-separated fixed batch sizes to export and time", "1,64"),
-    Option("min_count", "minimum number of timed calls per batch size and runtime", 20, int),
-    Option("min_time_s", "minimum total seconds of timed calls per batch size and runtime", 2.0, float),
-    Option("warmup", "untimed calls after the first call", 3, int),
-    Option("scale", "generator resolution in pixels (unset: the preset's top scale)", None, int),
-    Option("runtime", "auto | mindspore-graphcell | mindspore-lite", "auto"),
-    Option("tolerance", "max |MindIR - eager| allowed before the run is flagged mindir-mismatch", 1e-5, float),
-    Option("strict", "raise instead of only flagging when MindIR and eager outputs differ", False,
-           lambda s: str(s).lower() in ("1", "true", "yes")),
-    Option("keep_mindir", "keep the exported files under {out}/mindir/ (else deleted after timing)", False,
-           lambda s: str(s).lower() in ("1", "true", "yes")),
+    Option("batch_sizes", "comma-separated fixed batch sizes to export and time", "1,64", int_list, minimum=1),
+    Option("min_count", "minimum number of timed calls per batch size and runtime", 20, int, minimum=1),
+    Option("min_time_s", "minimum total seconds of timed calls per batch size and runtime", 2.0, float, minimum=0),
+    Option("warmup", "untimed calls after the first call", 3, int, minimum=0),
+    Option("scale", "generator resolution in pixels (unset: the preset's top scale)", None, int, minimum=4),
+    Option("runtime", " | ".join(RUNTIMES), "auto", choices=RUNTIMES),
+    Option("tolerance", "max |MindIR - eager| allowed before the run is flagged mindir-mismatch", 1e-5, float,
+           minimum=0),
+    Option("strict", "raise instead of only flagging when MindIR and eager outputs differ", False, boolean),
+    Option("keep_mindir", "keep the exported files under {out}/mindir/ (else deleted after timing)", False, boolean),
 )
-
-
-def _options(ctx: RunContext) -> dict:
-    """Return the scenario options (``RunContext.options``) with ``batch_sizes`` parsed and checked."""
-    out = ctx.options()
-    out["batch_sizes"] = [int(b) for b in str(out["batch_sizes"]).split(",") if b.strip()]
-    if not out["batch_sizes"] or min(out["batch_sizes"]) < 1:
-        raise ValueError(f"batch_sizes must be positive integers, got {ctx.overrides.get('batch_sizes')!r}")
-    return out
 
 
 def peak_rss_mib() -> float:
@@ -64,9 +55,8 @@ def _generator(cfg, opts: dict, seed: int):
 @scenario("mindir-latency",
           help="export G to MindIR per batch size; time first call and steady state, compare with eager",
           options=OPTIONS)
-def run(ctx: RunContext) -> list[dict]:
+def run(ctx: RunContext) -> ScenarioResult:
     """Return latency, first-call, throughput, memory, size, eager ratio and output-difference records."""
-    import pgan_ref  # noqa: F401  (ONEDNN_MAX_CPU_ISA before mindspore)
     from pgan_ref.config import load_config
     from pgan_ref.device import apply_precision
     from pgan_ref.generator_io import ensure_device
@@ -74,7 +64,7 @@ def run(ctx: RunContext) -> list[dict]:
     from ..inference import export_mindir, load_runtime
     from ..timing import time_calls
 
-    opts = _options(ctx)
+    opts = ctx.options()
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
     ensure_device(ctx.device)
     ctx.meta["precision"] = apply_precision(cfg, ctx.device)
@@ -142,7 +132,7 @@ def run(ctx: RunContext) -> list[dict]:
     finally:
         if not opts["keep_mindir"] and folder.is_dir() and not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
-    return records
+    return ScenarioResult(records)
 
 
 def _now() -> str:

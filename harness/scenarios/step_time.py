@@ -17,9 +17,9 @@ from pgan_ref.scale_step import FUSED, MODELZOO, ScaleTraining, build_scale, gro
 from pgan_ref.schedule import fade_iterations, iterations
 from pgan_ref.train_step import NoiseSource, StepNets
 
-from ..registry import Option, scenario
+from ..scenario_api import Option, ScenarioResult, scenario
 from ..timing import measure_overhead, sync, time_split
-from .common import DATA_OPTIONS, data_folder, resolve_config
+from .common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
 
 PHASES = (("fade", 0.5), ("stable", 0.0))  # alpha inside the fade-in, and after it
 
@@ -139,14 +139,14 @@ def compile_record(ctx, st: ScaleStep, seconds: float) -> dict:
 
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha; fused and, "
                              "under B9/modelzoo, the ModelZoo's three-graph structure), 1 or N devices",
-          options=(Option("iters", "least timed iterations per scale and phase", 10, int),
+          options=(Option("iters", "least timed iterations per scale and phase", 10, int, minimum=1),
                    Option("min_time_s", "least timed seconds per scale and phase (fast steps get more samples)",
-                          0.0, float),
-                   Option("warmup", "untimed iterations after the compile call", 2, int), *DATA_OPTIONS),
-          multi_device=True)
-def run(ctx) -> list[dict]:
+                          0.0, float, minimum=0),
+                   Option("warmup", "untimed iterations after the compile call", 2, int, minimum=0), *DATA_OPTIONS),
+          multi_device=True, prepare=prepare_data)
+def run(ctx) -> ScenarioResult:
     """Return step-time, data-time, compile-time, throughput and FLOP/s records for every scale."""
-    cfg = resolve_config(ctx)
+    ctx, cfg = resolve_config(ctx)
     opts = ctx.options()
     records, last = [], None
     for st in scale_steps(ctx, cfg):
@@ -156,5 +156,4 @@ def run(ctx) -> list[dict]:
     fastest = min(r["value"] for r in records if r["metric"] == "step_time")
     records.append(ctx.record("harness_overhead", "fraction of step", overhead["timed_call_s"] / fastest,
                               labels={"devices": ctx.devices, "rank": ctx.rank, **overhead}))
-    ctx.checksum = param_checksum([last.nets.g, last.nets.d])
-    return records
+    return ScenarioResult(records, checksum=param_checksum([last.nets.g, last.nets.d]))
