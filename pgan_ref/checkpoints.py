@@ -17,7 +17,7 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from .fileio import write_text_atomic
-from .generator_io import CheckpointError
+from .errors import CheckpointError
 from .interrupt import deferred_interrupts
 from .networks import local_params
 from .train_step import optimizer_state

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-class CheckpointError(ValueError):
-    """A generator checkpoint is missing, unreadable, or does not match the requested scale or config."""
+from .errors import CheckpointError
 
 
 @dataclass(frozen=True)

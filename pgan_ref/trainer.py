@@ -13,7 +13,7 @@ from mindspore import Tensor
 
 from . import checkpoints as ckpt
 from .data import DataError, first_readable, iterate_batches, list_images, samples_per_rank
-from .generator_io import CheckpointError
+from .errors import CheckpointError
 from .networks import Discriminator, Generator, build_networks, copy_params
 from .schedule import alpha_table, iterations
 from .train_log import TrainLog, monitor_line, step_line

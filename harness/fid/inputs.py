@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-from pgan_ref.data import DECODE_ERRORS, load_rgb
+from pgan_ref.images import DECODE_ERRORS, load_rgb
 
 from .cache import sha256_file
 
