@@ -14,7 +14,7 @@ import traceback
 
 from pgan_ref.config import ConfigError
 from pgan_ref.data import DataError
-from pgan_ref.generator_io import CheckpointError
+from pgan_ref.errors import CheckpointError
 
 from . import commands
 from .errors import BadInput

@@ -16,8 +16,8 @@ from pathlib import Path
 import mindspore as ms
 from mindspore import Tensor, nn
 
-from .fileio import write_text_atomic
-from .generator_io import CheckpointError
+from .errors import CheckpointError
+from .fileio import replaced_atomically, write_text_atomic
 from .interrupt import deferred_interrupts
 from .networks import local_params
 from .train_step import optimizer_state
@@ -32,9 +32,8 @@ def scale_dir(ckpt_dir: str | Path, scale: int, rank: int = 0) -> Path:
 
 
 def _atomic_save(entries: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # must end in .ckpt or MindSpore renames it
-    ms.save_checkpoint(entries, str(tmp), crc_check=True)  # CRC-32 of the content, checked by read_checkpoint
-    os.replace(tmp, path)
+    with replaced_atomically(path) as tmp:  # tmp ends in .ckpt, or MindSpore would rename it
+        ms.save_checkpoint(entries, str(tmp), crc_check=True)  # CRC-32 of the content, checked by read_checkpoint
 
 
 def save_net(cell: nn.Cell, path: Path) -> None:

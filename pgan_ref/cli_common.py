@@ -69,7 +69,7 @@ def load_generator(args, counts: tuple[str, ...] = (), output: str | Path | None
     a bad count, an output that cannot be created, a bad config or an unusable checkpoint is reported
     on stderr in one line (the CLIs then exit 2), before the checkpoint is loaded.
     """
-    from .generator_io import CheckpointError
+    from .errors import CheckpointError
 
     try:
         for name in counts:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .images import DECODE_ERRORS, load_rgb
+
 log = logging.getLogger(__name__)
 
 CELEBA_DIR = "img_align_celeba"
@@ -20,8 +22,6 @@ CELEBA_CENTRE = (89, 121)
 CELEBA_CROP = 128
 HOW_TO_FIX = ("pass --train_data_path pointing at img_align_celeba/ (202,599 JPEGs from CelebA "
               "Align&Cropped), or generate a synthetic folder with `pgan-harness data synthetic DIR`")
-# What PIL raises for a file it cannot decode (truncated, not an image, hostile dimensions...).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 class DataError(ValueError):
@@ -54,27 +54,6 @@ def crop_box(width: int, height: int) -> tuple[int, int, int, int]:
     left = round(width * CELEBA_CENTRE[0] / CELEBA_SIZE[0]) - side // 2
     upper = round(height * CELEBA_CENTRE[1] / CELEBA_SIZE[1]) - side // 2
     return left, upper, left + side, upper + side
-
-
-def load_rgb(path: str | os.PathLike) -> Image.Image:
-    """Return the fully decoded 8-bit RGB image at ``path`` (raises one of ``DECODE_ERRORS`` if unreadable)."""
-    with Image.open(path) as image:
-        return to_rgb8(image)
-
-
-def to_rgb8(image: Image.Image) -> Image.Image:
-    """Return ``image`` as 8-bit RGB; 16-bit grey keeps its high byte, as PIL reduces 16-bit RGB.
-
-    (PIL's own ``convert("RGB")`` clips 16-bit grey at 255, turning it white.) 32-bit integer and float
-    pixels (modes ``I``, ``F``) have no agreed 8-bit scale: ValueError.
-    """
-    if image.mode.startswith("I;16"):
-        pixels = np.asarray(image).astype(np.uint16)
-        image = Image.fromarray((pixels >> 8).astype(np.uint8), "L")
-    elif image.mode in ("I", "F"):
-        raise ValueError(f"{'32-bit integer' if image.mode == 'I' else 'floating-point'} pixels (PIL mode "
-                         f"{image.mode}) are not supported: save the image with 8 or 16 bits per channel")
-    return image.convert("RGB")
 
 
 def first_readable(files: list[Path]) -> Path:

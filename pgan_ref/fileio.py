@@ -1,10 +1,13 @@
-"""Durable file writes: lines appended with one O_APPEND write each, whole files replaced atomically."""
+"""Durable files: lines appended with one O_APPEND write each, whole files replaced atomically, content hashes."""
 from __future__ import annotations
 
+import hashlib
 import os
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
+
+import numpy as np
 
 
 def _ends_mid_line(fd: int) -> bool:
@@ -35,17 +38,41 @@ def append_lines(path: str | Path, lines: Iterable[str], *, fsync: bool = True) 
     return n
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Replace ``path`` with ``text`` through a synced temporary file and a rename; return the path."""
+@contextmanager
+def replaced_atomically(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix) to write; on success it is synced and renamed onto
+    ``path``, on failure removed: readers see the old file or the whole new one, never a partial one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # keeps the suffix: MindSpore/PIL infer formats from it
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Replace ``path`` with ``text`` atomically (UTF-8); return the path."""
+    with replaced_atomically(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def save_npz_atomic(path: str | Path, **arrays) -> Path:
+    """Replace ``path`` with an ``.npz`` of ``arrays`` atomically; return the path."""
+    with replaced_atomically(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    return Path(path)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Return the hex sha256 of a file's contents."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def unwritable_reason(path: str | Path) -> str | None:

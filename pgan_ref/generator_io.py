@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-class CheckpointError(ValueError):
-    """A generator checkpoint is missing, unreadable, or does not match the requested scale or config."""
+from .errors import CheckpointError
+from .fileio import replaced_atomically, sha256_file
 
 
 @dataclass(frozen=True)
@@ -137,23 +136,11 @@ def save_grid(images: np.ndarray, path: str | Path, nrow: int = 8) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def export_mindir(generator, batch_size: int, path: str | Path, alpha: float = 0.0) -> dict:
     """Export ``generator`` with fixed inputs latents (batch_size, latent) + scalar alpha (f32) to ``path``, atomically.
 
     Returns ``{"path", "bytes", "sha256", "batch_size", "inputs", "output"}``.
     """
-    import os
-
     import mindspore as ms
     from mindspore import Tensor
 
@@ -167,15 +154,9 @@ def export_mindir(generator, batch_size: int, path: str | Path, alpha: float = 0
     latent, res = generator.latent, generator.resolution
     z = Tensor(np.zeros((batch_size, latent), np.float32))
     a = Tensor(np.float32(alpha))
-    stem = path.parent / f".tmp-{os.getpid()}-{path.stem}"
-    tmp = stem.with_name(stem.name + ".mindir")
-    try:
+    with replaced_atomically(path) as tmp:  # tmp ends in .mindir, so MindSpore adds no suffix
         ms.export(generator, z, a, file_name=str(tmp), file_format="MINDIR")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return {"path": path, "bytes": path.stat().st_size, "sha256": _sha256(path), "batch_size": batch_size,
+    return {"path": path, "bytes": path.stat().st_size, "sha256": sha256_file(path), "batch_size": batch_size,
             "inputs": [{"name": "latents", "shape": [batch_size, latent], "dtype": "float32"},
                        {"name": "alpha", "shape": [], "dtype": "float32"}],
             "output": {"shape": [batch_size, 3, res, res], "dtype": "float32"}}

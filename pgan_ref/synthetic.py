@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .data import CELEBA_DIR, CELEBA_SIZE, IMAGE_SUFFIXES, DataError, crop_box
+from .fileio import replaced_atomically, write_text_atomic
 
 MANIFEST = "synthetic.json"
 FORMATS = {"jpg": ("JPEG", {"quality": 90}), "png": ("PNG", {})}
@@ -48,13 +49,6 @@ def _draw_head(draw: ImageDraw.ImageDraw, rng: np.random.Generator, box: tuple[i
     draw.ellipse((cx - mouth_w, mouth_y - mouth_h, cx + mouth_w, mouth_y + mouth_h), fill=(150, 40, 50))
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(temporary_path)`` then rename it onto ``path``, so readers never see a partial file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def _read_manifest(folder: Path) -> dict | None:
     """Return the synthetic-set manifest of ``folder``, None if it has none, or raise DataError if it is corrupt."""
     path = folder / MANIFEST
@@ -79,7 +73,7 @@ def _written_by(manifest: dict | None, folder: Path) -> set[Path]:
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
     """Write the manifest atomically."""
-    _atomic_write(folder / MANIFEST, lambda p: p.write_text(json.dumps(manifest, sort_keys=True) + "\n"))
+    write_text_atomic(folder / MANIFEST, json.dumps(manifest, sort_keys=True) + "\n")
 
 
 def write_synthetic(folder: str | os.PathLike, n: int = 64, seed: int = 0,
@@ -116,6 +110,7 @@ def write_synthetic(folder: str | os.PathLike, n: int = 64, seed: int = 0,
     name, options = FORMATS[fmt]
     for i, path in enumerate(paths, start=1):
         image = draw_face(np.random.default_rng([seed, i]), size)
-        _atomic_write(path, lambda p: image.save(p, format=name, **options))
+        with replaced_atomically(path) as tmp:
+            image.save(tmp, format=name, **options)
     _write_manifest(target, wanted)
     return paths

@@ -8,7 +8,7 @@ import sys
 from .cli_common import add_config_args, config_from_args
 from .config import ConfigError
 from .data import DataError
-from .generator_io import CheckpointError
+from .errors import CheckpointError
 from .interrupt import EXIT_INTERRUPTED, terminate_as_interrupt
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import checkpoints as ckpt
 from .data import DataError, first_readable, list_images, samples_per_rank
-from .generator_io import CheckpointError
+from .errors import CheckpointError
 from .scale_step import build_scale, grow
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pgan_ref.checkpoints import read_checkpoint, save_net
-from pgan_ref.generator_io import CheckpointError
+from pgan_ref.errors import CheckpointError
 from pgan_ref.networks import Generator
 from tests.test_train_cli_errors import REPO, assert_one_line, flip_tensor_bytes
 

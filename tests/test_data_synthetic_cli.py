@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from pgan_ref.synthetic import write_synthetic
 from tests.test_train_cli_errors import REPO, assert_one_line

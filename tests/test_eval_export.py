@@ -7,8 +7,8 @@ from pgan_ref import eval as eval_cli
 from pgan_ref import export as export_cli
 from pgan_ref.checkpoints import save_net
 from pgan_ref.config import load_config
-from pgan_ref.generator_io import (CheckpointError, build_generator, infer_architecture, read_shapes,
-                                   resolve_architecture, to_uint8)
+from pgan_ref.errors import CheckpointError
+from pgan_ref.generator_io import build_generator, infer_architecture, read_shapes, resolve_architecture, to_uint8
 from pgan_ref.networks import Generator
 
 LATENT, DEPTHS = 16, [16, 8]  # an 8x8 generator

@@ -1,7 +1,6 @@
 """The quality scenario: one record per snapshot and metric, images seen from the schedule, resumable."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from harness.quality.evaluate import applicable, parse_metrics

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-from pgan_ref.data import DECODE_ERRORS, load_rgb
-
-from .cache import sha256_file
+from pgan_ref.fileio import sha256_file
+from pgan_ref.images import DECODE_ERRORS, load_rgb
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 

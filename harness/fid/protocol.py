@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, save_npz_atomic
+from pgan_ref.fileio import save_npz_atomic
+
+from ..cache import cache_dir
 from .inputs import ImageSource
 
 PROTOCOL_VERSION = 2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import save_npz_atomic, sha256_file
+from pgan_ref.fileio import save_npz_atomic, sha256_file
 from .inputs import InputError
 
 META_KEYS = ("n", "preprocess", "weights_sha256", "real_fingerprint")

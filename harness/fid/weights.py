@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, save_npz_atomic, sha256_file
+from pgan_ref.fileio import save_npz_atomic, sha256_file
+
+from ..cache import cache_dir
 from .inception import conv_names
 from .torchzip import load_pickle, named_tensors
 

@@ -1,11 +1,11 @@
 """What training scenarios share: the resolved config, the data folder and the options that choose it."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pgan_ref.config import PGANConfig, load_config
 
+from ..cache import cache_dir
 from ..scenario_api import Option, RunContext
 
 # Options of every scenario that reads training images.
@@ -29,11 +29,6 @@ def resolve_config(ctx: RunContext) -> tuple[RunContext, PGANConfig]:
                       meta={**ctx.meta, "precision": apply_precision(cfg, ctx.device)})
     cfg.seed = ctx.seed
     return ctx, cfg
-
-
-def cache_dir() -> Path:
-    """Return the harness cache folder (``$PGAN_HARNESS_CACHE`` or ``~/.cache/pgan-harness``)."""
-    return Path(os.environ.get("PGAN_HARNESS_CACHE", Path.home() / ".cache" / "pgan-harness"))
 
 
 def dataset_name(ctx) -> str:

@@ -17,7 +17,7 @@ from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config,
 def run(ctx) -> ScenarioResult:
     """Return fid and kid records whose labels carry the protocol manifest."""
     from harness.fid import compute_fid
-    from harness.fid.cache import sha256_file
+    from pgan_ref.fileio import sha256_file
 
     ctx, cfg = resolve_config(ctx)
     opts = ctx.options()

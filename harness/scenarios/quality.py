@@ -99,7 +99,7 @@ def snapshot_records(ctx, res: dict, labels: dict, params: dict) -> list[dict]:
 
 def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | frozenset = frozenset()) -> list[dict]:
     """Return one snapshot's records: its metrics that apply at its scale, unless all are already ``finished``."""
-    from harness.fid.cache import sha256_file
+    from pgan_ref.fileio import sha256_file
     from harness.quality.evaluate import applicable, evaluate, parse_metrics
 
     n, mode, seed = opts["n"], opts["preprocess"], opts["latent_seed"]
