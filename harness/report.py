@@ -17,7 +17,8 @@ from . import plots, stats
 from .fid.protocol import manifest_sha256
 from .modelcard import card_claims
 
-LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer")
+LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer", "structure",
+                 "network")
 TOLERANCE = 0.10  # relative band within which a timing "reproduces" a claim
 CARD_LOG_EVERY = 100  # the ModelZoo prints the loss of one step every 100 steps
 NOT_COMPARABLE = "not comparable (different device)"
@@ -98,13 +99,15 @@ def step_table(df: pd.DataFrame) -> pd.DataFrame:
     steps = df[df.metric == "step_time"]
     compile_ = df[df.metric == "compile_time"]
     rows = []
-    for (preset, scale, phase, devices, batch, timer), g in steps.groupby(
-            ["preset", "scale", "phase", "devices", "batch_size", "timer"], dropna=False):
+    for (preset, scale, phase, devices, batch, timer, structure), g in steps.groupby(
+            ["preset", "scale", "phase", "devices", "batch_size", "timer", "structure"], dropna=False):
         x = pooled(g)
         med, lo, hi = stats.bootstrap_median_ci(x)
         q1, q3, p90 = np.percentile(x, [25, 75, 90])
-        comp = compile_[(compile_.scale == scale) & (compile_.devices == devices) & (compile_.preset == preset)]
+        comp = compile_[(compile_.scale == scale) & (compile_.devices == devices) & (compile_.preset == preset)
+                        & ((compile_.structure == structure) | compile_.structure.isna() | pd.isna(structure))]
         rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
+                     "structure": structure if isinstance(structure, str) else "fused",
                      "timer": timer if isinstance(timer, str) else "harness", "n": x.size,
                      "median (s)": med, "95% CI": f"[{lo:.4g}, {hi:.4g}]", "IQR (s)": q3 - q1, "p90 (s)": p90,
                      "images/s": batch * devices / med if batch else math.nan,
@@ -112,11 +115,35 @@ def step_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def structure_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
+    """Return the fused step vs the ModelZoo's three-graph step (B9) side by side per scale, with the host-EMA share."""
+    steps = df[(df.metric == "step_time") & (df.structure == "modelzoo-3graph")]
+    per_step = next((e["raw"] for e in claims.get("step_time", [])), "n/a")
+    rows = []
+    for (run, preset, scale, phase, devices), g in steps.groupby(["run_id", "preset", "scale", "phase", "devices"]):
+        same = df[(df.run_id == run) & (df.scale == scale) & (df.phase == phase) & (df.devices == devices)]
+        fused = same[(same.metric == "step_time") & (same.structure == "fused")]
+        ema = same[same.metric == "host_ema_time"]
+        three, one = float(np.median(pooled(g))), float(np.median(pooled(fused))) if len(fused) else math.nan
+        rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "fused (s)": one,
+                     "modelzoo-3graph (s)": three, "ratio 3graph/fused": three / one,
+                     "host EMA (s)": float(np.median(pooled(ema))) if len(ema) else math.nan,
+                     "EMA share": float(np.median(pooled(ema))) / three if len(ema) else math.nan,
+                     "card per-step claim": per_step})
+    return pd.DataFrame(rows)
+
+
+def as_trained(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` without the fused step timed only for comparison in runs that train the ModelZoo structure."""
+    b9_runs = set(df[df.structure == "modelzoo-3graph"].run_id)
+    return df[~((df.structure == "fused") & df.run_id.isin(b9_runs))]
+
+
 def speedup_table(steps: pd.DataFrame) -> pd.DataFrame:
     """Return throughput speed-up and efficiency of Np over 1p per (preset, scale, phase, batch)."""
     rows = []
-    for (preset, scale, phase, batch, _), g in steps.groupby(["preset", "scale", "phase", "batch", "timer"],
-                                                             dropna=False):
+    for (preset, scale, phase, batch, _, _), g in steps.groupby(["preset", "scale", "phase", "batch", "timer",
+                                                                 "structure"], dropna=False):
         one = g[g.devices == 1]
         for _, row in g[g.devices > 1].iterrows():
             if len(one):
@@ -213,9 +240,16 @@ def loss_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
                      "card-style min": card_style.min() if card_style.size else math.nan,
                      "card-style max": card_style.max() if card_style.size else math.nan,
                      "NaN/inf": int(raw.size - x.size), "recorded every": every, "card range": card or "n/a",
+                     "skipped updates": _skipped(df, scale, batch, LOSS_NAMES[metric]),
                      "flags": ", ".join(sorted(set().union(*g["flags"]))),
                      "verdict": range_verdict(judged * factor, card, factor, what)})
     return pd.DataFrame(rows)
+
+
+def _skipped(df: pd.DataFrame, scale, batch, network: str) -> int:
+    """Return the updates of ``network`` skipped on loss-scale overflow (B4) at one scale and batch."""
+    rows = df[(df.metric == "skipped_updates") & (df.scale == scale) & (df.batch_size == batch) & (df.network == network)]
+    return int(rows.value.sum())
 
 
 def range_verdict(values: np.ndarray, card: list | None, factor: float, what: str = "steps") -> str:
@@ -429,7 +463,7 @@ def _section_card(df, claims, out) -> Section | None:
     body = (f"Card: {claims.get('title', '')} / column {claims.get('column')} (device {claims.get('device')}). "
             f"{context_line(df)}\n\nTimings on a different device are not comparable with the card; loss-range "
             f"and schedule rows still are.\n\n")
-    table = card_rows(df, claims)
+    table = card_rows(as_trained(df), claims)
     return Section("Model card vs our measurements", body + _table(table), {"card": table})
 
 
@@ -439,6 +473,11 @@ def _section_steps(df, claims, out) -> Section | None:
         return None
     body = f"{context_line(df[df.metric == 'step_time'])}\n\n{_table(table)}"
     tables = {"step_time": table}
+    structures = structure_table(df, claims)
+    if not structures.empty:
+        body += ("\n\nStep structure (B9): our fused graph vs the ModelZoo's three graph calls with host-side EMA, "
+                 f"timed side by side in one run (the card's figure is the ModelZoo structure).\n\n{_table(structures)}")
+        tables["step_structure"] = structures
     speed = speedup_table(table)
     if not speed.empty:
         shared = (f" On CPU the ranks share one machine's {_values(df.cpu_count)} cores: this measures the data-parallel "
@@ -451,7 +490,7 @@ def _section_steps(df, claims, out) -> Section | None:
 
 
 def _section_projection(df, claims, out) -> Section | None:
-    table = projection_table(df, claims)
+    table = projection_table(as_trained(df), claims)
     if table.empty:
         return None
     per_step = next((e["raw"] for e in claims.get("step_time", [])), "n/a")

@@ -33,6 +33,8 @@ class Deviations:
     d8_no_crop: bool = False               # D8: whole 178x218 image squashed instead of 128x128 crop
     b2_reinit_d_at_8: bool = False         # B2: at 4->8, D's 4x4 fromRGB/conv/dense re-initialised
     b3_same_seed_all_ranks: bool = False   # B3: every rank draws the same latents
+    b4_dynamic_loss_scale: bool = False    # B4: D and G train with dynamic loss scaling, window = scale_factor
+    b9_modelzoo_step_structure: bool = False  # B9: three graph calls per iteration, host-side EMA by set_data
 
     @classmethod
     def all_on(cls) -> "Deviations":
@@ -45,6 +47,9 @@ class Deviations:
 
 
 VARIANTS = {"reference": Deviations, "modelzoo": Deviations.all_on}
+# MindSpore 2.10's Ascend operator precision modes (mindspore.device_context.ascend.op_precision.precision_mode).
+PRECISION_MODES = ("force_fp16", "allow_fp32_to_fp16", "allow_mix_precision", "must_keep_origin_dtype", "force_fp32",
+                   "allow_fp32_to_bf16", "allow_mix_precision_fp16", "allow_mix_precision_bf16")
 
 
 @dataclass
@@ -66,6 +71,10 @@ class PGANConfig:
     beta2: float = 0.99
     adam_eps: float = 1e-8
     ema_decay: float = 0.999
+    loss_scale_value: float = 12.0  # B4: initial loss scale 2**loss_scale_value (ModelZoo YAML key)
+    scale_factor: float = 10.0      # B4: the scale is divided by this on overflow, multiplied after a window
+    scale_window: int = 1000        # the YAML's window; the ModelZoo code passes scale_factor instead (B4)
+    precision_mode: str = ""        # Ascend operator precision mode (device_context.ascend.op_precision); "" = default
     mirror: bool = True
     model_save_step: int = 10000
     ckpt_save_dir: str = "./checkpoint"
@@ -97,6 +106,9 @@ class PGANConfig:
             raise ConfigError("batch_size, latent and every depth must be positive")
         if not 0 <= self.beta1 < 1 or not 0 < self.beta2 < 1:
             raise ConfigError(f"Adam betas must satisfy 0 <= beta1 < 1, 0 < beta2 < 1 (got {self.beta1}, {self.beta2})")
+        if self.precision_mode not in ("", *PRECISION_MODES):
+            raise ConfigError(f"unknown precision_mode {self.precision_mode!r}; choose one of "
+                              f"{', '.join(PRECISION_MODES)} (Ascend only) or leave it unset")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
 
@@ -112,6 +124,10 @@ class PGANConfig:
     def effective_mirror(self) -> bool:
         """Return whether mirror augmentation is on after the D7 switch."""
         return self.mirror and not self.deviations.d7_no_mirror
+
+    def loss_scale_window(self) -> int:
+        """Return the loss-scale window the ModelZoo code uses: ``scale_factor``, not ``scale_window`` (B4)."""
+        return int(self.scale_factor)
 
     def to_dict(self) -> dict:
         """Return the config as plain data (JSON/YAML serialisable)."""
@@ -158,6 +174,7 @@ RANGES = {
     "beta1": Range(0, 1, high_open=True), "beta2": Range(0, 1, low_open=True, high_open=True),
     "adam_eps": Range(0, low_open=True), "ema_decay": Range(0, 1), "model_save_step": Range(1),
     "log_every": Range(1), "monitor_every": Range(1), "num_workers": Range(1), "seed": Range(0),
+    "loss_scale_value": Range(0, 127), "scale_factor": Range(1, low_open=True), "scale_window": Range(1),
 }
 _KIND_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: "a text", list: "a list of integers"}
 
@@ -215,8 +232,7 @@ def _deviation_map(value) -> dict:
 # ModelZoo 910_config.yaml keys that this implementation accepts but has no use for (warned, not fatal).
 MODELZOO_IGNORED = {"enable_modelarts", "data_url", "train_url", "checkpoint_url", "data_path", "output_path",
                     "load_path", "device_target", "dataset_name", "name", "resume_load_scale",
-                    "train_data_path", "resume_check_d", "resume_check_g", "loss_scale_value",
-                    "scale_factor", "scale_window", "ckpt_file", "enable_profiling"}
+                    "train_data_path", "resume_check_d", "resume_check_g", "ckpt_file", "enable_profiling"}
 
 
 def _build(cls, data: dict, where: str):

@@ -31,3 +31,18 @@ def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int
     init()  # HCCL on Ascend, NCCL on GPU, mccl on CPU; the scheduler process serves the cluster and exits here
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
     return get_rank(), get_group_size()
+
+
+def apply_precision(cfg, device_target: str = "CPU") -> dict:
+    """Pass the config's ``precision_mode`` to MindSpore's Ascend op-precision setting; return it for records' meta.
+
+    A thin pass-through (untested off Ascend): on CPU and GPU nothing is set (``applied`` False); a mode of
+    None means MindSpore's default (``must_keep_origin_dtype`` on Ascend).
+    Call it before the first graph compiles; MindSpore refuses to change the mode once set.
+    """
+    mode = cfg.precision_mode or None
+    if device_target == "Ascend" and mode:
+        import mindspore as ms
+
+        ms.device_context.ascend.op_precision.precision_mode(mode)
+    return {"device": device_target, "precision_mode": mode, "applied": device_target == "Ascend"}

@@ -67,9 +67,13 @@ def avgpool2x(x):
 
 
 def maxpool2x(x):
-    """Return the 2x2 max pool of NCHW ``x`` (ModelZoo deviation D2)."""
+    """Return the 2x2 max pool of NCHW ``x`` (ModelZoo deviation D2).
+
+    ``ops.amax``: ``Tensor.max`` compiles to a ReduceMax whose gradient has no gradient, so the GP's
+    second-order gradient fails to compile ("Fail to find user for S_Prim_ReduceMax"); so does ``max_pool2d``.
+    """
     b, c, h, w = x.shape
-    return x.reshape(b, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+    return ops.amax(x.reshape(b, c, h // 2, 2, w // 2, 2), axis=(3, 5))
 
 
 def group_size_for(batch: int, group: int = 4) -> int:

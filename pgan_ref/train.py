@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .device import setup
+    from .device import apply_precision, setup
     from .trainer import Trainer
 
     rank, group = setup(args.device_target, args.device_id)
+    apply_precision(cfg, args.device_target)
     ckpt_dir = args.ckpt_save_dir or cfg.ckpt_save_dir
     try:
         with terminate_as_interrupt():

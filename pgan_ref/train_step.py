@@ -1,7 +1,8 @@
-"""One compiled PGAN iteration (D step with gradient penalty, G step, EMA) for one scale.
+"""One compiled PGAN iteration (D step with gradient penalty, G step, EMA) for one scale, and its parts.
 
-Everything runs in a single ``ms.jit`` function built per scale: the GP's second-order gradient is
-only correct compiled. Latents and GP mixing factors are drawn with numpy (seeded per rank) and fed
+The fused step runs everything in a single ``ms.jit`` function built per scale (the GP's second-order
+gradient is only correct compiled); the D and G update cells are shared with the ModelZoo's three-graph
+structure (``modelzoo_step``). Latents and GP mixing factors are drawn with numpy (seeded per rank) and fed
 in, since framework random ops draw differently under jit. Parameters must be loaded *before* the
 first call (a compiled function does not see host-side ``set_data``); in-place updates are seen.
 """
@@ -14,6 +15,7 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from .layers import avgpool2x, upscale2x
+from .loss_scale import DynamicLossScale
 from .losses import DiscriminatorLoss, GeneratorLoss, draw_mix, shared_twin
 from .networks import Discriminator, Generator
 
@@ -75,48 +77,116 @@ class _EMA(nn.Cell):
         return self.map(ops.partial(_ema_update, self.decay), self.avg, self.src)
 
 
+_unscale = ops.MultitypeFuncGraph("unscale")
+
+
+@_unscale.register("Tensor", "Tensor")
+def _unscale_one(inverse, grad):
+    return grad * ops.cast(inverse, grad.dtype)
+
+
+class _Scaled(nn.Cell):
+    """``(scale, *inputs) -> (loss * scale, *outputs)``: differentiate the scaled loss, keep the outputs (B4)."""
+
+    def __init__(self, loss_net: nn.Cell, has_aux: bool):
+        super().__init__(auto_prefix=False)
+        self.net, self.has_aux = loss_net, has_aux
+
+    def construct(self, scale, *inputs):
+        out = self.net(*inputs)
+        if self.has_aux:
+            return (out[0] * scale,) + out
+        return out * scale, out
+
+
+class OptimizerStep(nn.Cell):
+    """One update of ``opt``'s parameters from ``loss_net``'s first output: ``(*inputs) -> (outputs, overflow)``.
+
+    ``outputs`` are the loss cell's own (unscaled). With a ``DynamicLossScale`` (B4) the gradients of
+    ``loss * scale`` are unscaled, checked for inf/NaN, and the update is skipped on overflow, as in
+    ``nn.TrainOneStepWithLossScaleCell``; without one ``overflow`` is always False. With ``group_size > 1``
+    gradients are averaged across ranks.
+    """
+
+    def __init__(self, loss_net: nn.Cell, opt: nn.Optimizer, *, has_aux: bool, scaler=None, group_size: int = 1):
+        super().__init__(auto_prefix=False)
+        self.opt, self.scaler, self.has_aux = opt, scaler, has_aux
+        net = loss_net if scaler is None else _Scaled(loss_net, has_aux)
+        self.grad = ms.value_and_grad(net, None, opt.parameters, has_aux=has_aux or scaler is not None)
+        self.reduce = (nn.DistributedGradReducer(opt.parameters, mean=True, degree=group_size)
+                       if group_size > 1 else None)
+        self.map = ops.HyperMap()
+        self.no_overflow = Tensor(False, ms.bool_)
+
+    def construct(self, *inputs):
+        if self.scaler is None:
+            out, grads = self.grad(*inputs)
+            if self.reduce is not None:
+                grads = self.reduce(grads)
+            return self._first_after(out, self.opt(grads)), self.no_overflow
+        scale = self.scaler.scale
+        out, grads = self.grad(scale, *inputs)
+        out = out[1:] if self.has_aux else out[1]
+        grads = self.map(ops.partial(_unscale, ops.reciprocal(scale)), grads)
+        if self.reduce is not None:
+            grads = self.reduce(grads)
+        overflow = self.scaler(ops.logical_not(ms.amp.all_finite(grads)))
+        if not overflow:
+            out = self._first_after(out, self.opt(grads))
+        return out, overflow
+
+    def _first_after(self, out, update):
+        if self.has_aux:
+            return (ops.depend(out[0], update),) + out[1:]
+        return ops.depend(out, update)
+
+
 @dataclass
 class StepNets:
-    """The cells and optimizers of one scale's training step."""
+    """The cells, optimizers and (B4) loss scales of one scale's training step."""
 
     g: Generator
     d: Discriminator
     avg_g: Generator
     opt_d: nn.Adam
     opt_g: nn.Adam
+    scale_d: DynamicLossScale | None = None
+    scale_g: DynamicLossScale | None = None
+
+
+def train_cells(nets: StepNets, cfg, group_size: int = 1) -> tuple[OptimizerStep, OptimizerStep]:
+    """Return the D and G update cells: D on ``(real, fake, alpha, mix)``, G on ``(z, alpha)``."""
+    train_d = OptimizerStep(_DStepLoss(nets.d, cfg), nets.opt_d, has_aux=True, scaler=nets.scale_d,
+                            group_size=group_size)
+    train_g = OptimizerStep(GeneratorLoss(nets.g, shared_twin(nets.d)), nets.opt_g, has_aux=False,
+                            scaler=nets.scale_g, group_size=group_size)
+    return train_d, train_g
+
+
+def fade_real_images(real, alpha):
+    """Return the real batch blended with its down-and-up-sampled version by alpha (spec §3)."""
+    return alpha * upscale2x(avgpool2x(real)) + (1.0 - alpha) * real
 
 
 def build_step(nets: StepNets, cfg, *, fade_real: bool, group_size: int = 1):
-    """Return ``step(real, z_d, z_g, alpha, mix) -> (loss_d, loss_g, gp, drift)`` compiled with ``ms.jit``.
+    """Return the fused step ``(real, z_d, z_g, alpha, mix) -> (loss_d, loss_g, gp, drift, overflow_d, overflow_g)``.
 
-    ``fade_real`` blends the real batch with its down-and-up-sampled version by alpha (off for scale 4
-    and under ModelZoo D3). With ``group_size > 1`` gradients are averaged across ranks.
+    One ``ms.jit`` function: D update, G update and EMA. ``fade_real`` blends the real batch by alpha
+    (off for scale 4 and under ModelZoo D3). With ``group_size > 1`` gradients are averaged across ranks.
     """
-    d_grad = ms.value_and_grad(_DStepLoss(nets.d, cfg), None, nets.opt_d.parameters, has_aux=True)
-    g_grad = ms.value_and_grad(GeneratorLoss(nets.g, shared_twin(nets.d)), None, nets.opt_g.parameters)
+    train_d, train_g = train_cells(nets, cfg, group_size)
     ema = _EMA(nets.avg_g, nets.g, cfg.ema_decay)
-    if group_size > 1:
-        reduce_d = nn.DistributedGradReducer(nets.opt_d.parameters, mean=True, degree=group_size)
-        reduce_g = nn.DistributedGradReducer(nets.opt_g.parameters, mean=True, degree=group_size)
-    else:
-        reduce_d = reduce_g = None
-    g, opt_d, opt_g = nets.g, nets.opt_d, nets.opt_g
+    g = nets.g
 
     @ms.jit
     def step(real, z_d, z_g, alpha, mix):
         if fade_real:
-            real = alpha * upscale2x(avgpool2x(real)) + (1.0 - alpha) * real
+            real = fade_real_images(real, alpha)
         fake = ops.stop_gradient(g(z_d, alpha))
-        (loss_d, gp, drift), grads_d = d_grad(real, fake, alpha, mix)
-        if reduce_d is not None:
-            grads_d = reduce_d(grads_d)
-        loss_d = ops.depend(loss_d, opt_d(grads_d))
-        loss_g, grads_g = g_grad(z_g, alpha)
-        if reduce_g is not None:
-            grads_g = reduce_g(grads_g)
-        loss_g = ops.depend(loss_g, opt_g(grads_g))
+        (loss_d, gp, drift), overflow_d = train_d(real, fake, alpha, mix)
+        loss_g, overflow_g = train_g(z_g, alpha)
         loss_g = ops.depend(loss_g, ema())
-        return loss_d, loss_g, gp, drift
+        return loss_d, loss_g, gp, drift, overflow_d, overflow_g
 
     return step
 

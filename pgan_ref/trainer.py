@@ -9,19 +9,16 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from mindspore import Tensor
 
 from . import checkpoints as ckpt
-from .data import DataError, first_readable, iterate_batches, list_images, samples_per_rank
+from .data import DataError, first_readable, list_images, samples_per_rank
 from .errors import CheckpointError
-from .networks import Discriminator, Generator, build_networks, copy_params
-from .schedule import alpha_table, iterations
+from .scale_step import build_scale, grow
+from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
-from .train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
+from .train_step import NoiseSource
 
 log = logging.getLogger(__name__)
-# B2: parameters of D's 4x4 head that the ModelZoo re-initialises at the 4 -> 8 transition.
-B2_REINIT = ("from_rgb.0.", "scale0_conv.", "scale0_dense.")
 
 
 class TrainingDiverged(RuntimeError):
@@ -46,18 +43,10 @@ class StepResult:
     drift: float
     step_s: float
     data_s: float
-
-
-def grow(cfg, s_idx: int, prev: tuple[Generator, Discriminator] | None, seed: int):
-    """Return (G, D, AvG) for scale index ``s_idx``, keeping the trained layers of ``prev``."""
-    g, d = build_networks(cfg, s_idx + 1, seed=seed + 7919 * s_idx)
-    if prev is not None:
-        copy_params(prev[0], g)
-        skip = B2_REINIT if (cfg.deviations.b2_reinit_d_at_8 and s_idx == 1) else ()
-        copy_params(prev[1], d, skip=skip)
-    avg, _ = build_networks(cfg, s_idx + 1, seed=seed)
-    copy_params(g, avg)  # the averaged generator is reset to G at every new scale
-    return g, d, avg
+    overflow_d: bool = False
+    overflow_g: bool = False
+    loss_scale_d: float | None = None
+    loss_scale_g: float | None = None
 
 
 class Trainer:
@@ -134,53 +123,41 @@ class Trainer:
         return {"completed": True, "steps": self.done_steps}
 
     def _train_scale(self, s_idx, g, d, avg, start_i, state, opt_tensors) -> bool:
-        cfg, scale, bs = self.cfg, self.cfg.scales[s_idx], self.cfg.batch_size
-        for cell, name in ((g, "G"), (d, "D"), (avg, "AvG")):
-            prefix_parameters(cell, name)
-        opt_d, opt_g = make_adam(d, cfg, "optD"), make_adam(g, cfg, "optG")
-        if state is not None:
-            ckpt.load_optimizer_state([opt_d, opt_g], opt_tensors)
+        st = build_scale(self.cfg, s_idx, self.files, self.noise, nets=(g, d, avg), rank=self.rank,
+                         group_size=self.group_size)
+        if state is not None:  # before the first compiled call, which would not see set_data
+            ckpt.load_optimizer_state([st.nets.opt_d, st.nets.opt_g], opt_tensors)
+            for name, scaler in st.scalers().items():
+                scaler.set_state(state["loss_scale"][name])
             self.noise.set_state(state["rng"])
-        step = build_step(StepNets(g, d, avg, opt_d, opt_g), cfg, group_size=self.group_size,
-                          fade_real=s_idx > 0 and not cfg.deviations.d3_no_real_fade)
-        alphas = alpha_table(cfg.num_batch[s_idx], cfg.alpha_jumps[s_idx], cfg.alpha_size_jumps[s_idx],
-                             self.group_size)
-        fixed_mix = None
-        if cfg.deviations.d6_gp_mix_fixed_normal:
-            fixed_mix = NoiseSource(cfg.seed + 104729 * (s_idx + 1), self.rank).fixed_normal_mix(bs)
-        batches = iterate_batches(self.files, scale, bs, rank=self.rank, group_size=self.group_size,
-                                  seed=cfg.seed + s_idx, crop=not cfg.deviations.d8_no_crop,
-                                  mirror=cfg.effective_mirror(), num_workers=cfg.num_workers)
-        n = len(alphas)
-        self.log.line(f"Scale {scale}")
+        n = len(st.alphas)
+        self.log.line(f"Scale {st.scale}")
         self.log.line(f"Dataset size {samples_per_rank(len(self.files), self.group_size)}")
         for _ in range(start_i):  # replay the data order up to the resume point
-            next(batches)
-        bar = _progress(self.progress, n, start_i, scale)
+            next(st.batches)
+        bar = _progress(self.progress, n, start_i, st.scale)
         window = []
         try:
             for i in range(start_i, n):
                 t0 = time.perf_counter()
-                real = Tensor(next(batches))
+                real = next(st.batches)
                 t1 = time.perf_counter()
-                z_d, z_g = self.noise.latents(bs, cfg.latent), self.noise.latents(bs, cfg.latent)
-                mix = fixed_mix if fixed_mix is not None else self.noise.mix(bs)
-                out = step(real, z_d, z_g, Tensor(np.float32(alphas[i])), mix)
-                loss_d, loss_g, gp, drift = (float(o.asnumpy()) for o in out)  # asnumpy waits for the device
+                out = st.run(real, st.alphas[i])
                 t2 = time.perf_counter()
-                res = StepResult(scale, s_idx, i, float(alphas[i]), loss_d, loss_g, gp, drift, t2 - t1, t1 - t0)
-                self._after_step(res, g, d, avg, opt_d, opt_g, n, window)
+                res = StepResult(st.scale, s_idx, i, float(st.alphas[i]), out.loss_d, out.loss_g, out.gp, out.drift,
+                                 t2 - t1, t1 - t0, out.overflow_d, out.overflow_g, out.loss_scale_d, out.loss_scale_g)
+                self._after_step(res, st, n, window)
                 bar.update(1)
-                bar.set_postfix(lossD=f"{loss_d:.3g}", lossG=f"{loss_g:.3g}", alpha=f"{alphas[i]:.3f}")
+                bar.set_postfix(lossD=f"{out.loss_d:.3g}", lossG=f"{out.loss_g:.3g}", alpha=f"{st.alphas[i]:.3f}")
                 self.done_steps += 1
                 if self.stop_after is not None and self.done_steps >= self.stop_after:
                     return False
         finally:
             bar.close()
-            batches.close()
+            st.close()
         return True
 
-    def _after_step(self, r: StepResult, g, d, avg, opt_d, opt_g, n: int, window: list) -> None:
+    def _after_step(self, r: StepResult, st, n: int, window: list) -> None:
         cfg = self.cfg
         if not all(math.isfinite(v) for v in (r.loss_d, r.loss_g)):
             raise TrainingDiverged(f"non-finite loss at scale {r.scale} iteration {r.i} (loss D {r.loss_d}, "
@@ -188,9 +165,11 @@ class Trainer:
                                    f"checkpoint under {self.ckpt_dir}")
         done = r.i + 1  # i_batch in the ModelZoo loop: iterations completed
         self.log.step({"scale": r.scale, "i": r.i, "alpha": r.alpha, "loss_d": r.loss_d, "loss_g": r.loss_g,
-                       "gp": r.gp, "drift": r.drift, "step_s": r.step_s, "data_s": r.data_s, "rank": self.rank})
-        if done % cfg.log_every == 0:
-            self.log.line(step_line(done, r.alpha, r.loss_g, r.loss_d))
+                       "gp": r.gp, "drift": r.drift, "step_s": r.step_s, "data_s": r.data_s, "rank": self.rank,
+                       "overflow_d": r.overflow_d, "overflow_g": r.overflow_g, "loss_scale_d": r.loss_scale_d,
+                       "loss_scale_g": r.loss_scale_g})
+        if done % cfg.log_every == 0:  # the ModelZoo prints G's train-cell flag (its last assignment)
+            self.log.line(step_line(done, r.alpha, r.loss_g, r.loss_d, r.overflow_g))
         window.append((r.step_s, r.data_s))
         if done % cfg.monitor_every == 0:
             step_ms, data_ms = (1e3 * float(np.mean(c)) for c in zip(*window))
@@ -198,9 +177,11 @@ class Trainer:
             window.clear()
         if (done + 1) % cfg.model_save_step == 0 or done == n:
             state = {"scale": r.scale, "scale_index": r.scale_index, "i": done, "rng": self.noise.get_state(),
-                     "config_hash": cfg.hash(), "seed": cfg.seed, "rank": self.rank}
+                     "config_hash": cfg.hash(), "seed": cfg.seed, "rank": self.rank,
+                     "loss_scale": {name: scaler.get_state() for name, scaler in st.scalers().items()}}
+            nets = st.nets
             ckpt.save_set(ckpt.scale_dir(self.ckpt_dir, r.scale, self.rank), done,
-                          {"G": g, "AvG": avg, "D": d}, [opt_d, opt_g], state)
+                          {"G": nets.g, "AvG": nets.avg_g, "D": nets.d}, [nets.opt_d, nets.opt_g], state)
         if self.on_step is not None:
             self.on_step(r)
 

@@ -7,7 +7,7 @@ from mindspore import Parameter, Tensor, nn
 from pgan_ref.config import load_config
 from pgan_ref.losses import DiscriminatorLoss
 from pgan_ref.networks import local_params
-from pgan_ref.trainer import grow
+from pgan_ref.scale_step import grow
 from pgan_ref.train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
 
 LR, BETA2, EPS = 1e-3, 0.99, 1e-8
@@ -74,7 +74,7 @@ def one_step(cfg):
     noise = NoiseSource(cfg.seed, 0)
     z_d, z_g, mix = noise.latents(bs, cfg.latent), noise.latents(bs, cfg.latent), noise.mix(bs)
     alpha = Tensor(np.float32(0.0))
-    loss_d, loss_g, gp, drift = (float(o.asnumpy()) for o in step(real, z_d, z_g, alpha, mix))
+    loss_d, loss_g, gp, drift = (float(o.asnumpy()) for o in step(real, z_d, z_g, alpha, mix)[:4])
     after = {k: {n: p.asnumpy().copy() for n, p in local_params(net).items()}
              for k, net in (("G", g), ("D", d), ("AvG", avg))}
     return dict(before=before, after=after, losses=(loss_d, loss_g, gp, drift), g0=g0, d0=d0, d=d,

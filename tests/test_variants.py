@@ -12,13 +12,14 @@ import pytest
 from mindspore import Tensor
 from PIL import Image
 
-import pgan_ref.trainer as trainer_mod
+import pgan_ref.scale_step as scale_step_mod
 from pgan_ref.config import ConfigError, Deviations, PGANConfig, load_config
 from pgan_ref.data import preprocess
 from pgan_ref.networks import Discriminator, build_networks, local_params
 from pgan_ref.synthetic import draw_face, write_synthetic
 from pgan_ref.train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
-from pgan_ref.trainer import B2_REINIT, Trainer, grow
+from pgan_ref.scale_step import B2_REINIT, grow
+from pgan_ref.trainer import Trainer
 
 SWITCHES = [f.name for f in dataclasses.fields(Deviations)]
 TINY = {"scales": [4, 8, 16], "depth": [8, 8, 8], "num_batch": [3, 3, 3], "alpha_jumps": [0, 2, 2],
@@ -42,7 +43,7 @@ def test_modelzoo_variant_turns_every_switch_on_and_reference_none():
     ref = load_config(preset="cpu-smoke").deviations
     assert sorted(zoo.enabled()) == sorted(SWITCHES) and zoo == Deviations.all_on()
     assert ref.enabled() == [] and ref == Deviations()
-    assert len(SWITCHES) == 10  # D1-D8, B2, B3
+    assert len(SWITCHES) == 12  # D1-D8, B2, B3, B4, B9
 
 
 @pytest.mark.parametrize("switch", SWITCHES)
@@ -156,8 +157,11 @@ def test_modelzoo_910_config_loads_with_a_warning(tmp_path, caplog):
         cfg = load_config(path)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    for key in ("enable_modelarts", "loss_scale_value", "scale_window", "resume_check_d", "ckpt_file"):
+    for key in ("enable_modelarts", "resume_check_d", "ckpt_file"):
         assert key in warnings[0]
+    for key in ("loss_scale_value", "scale_factor", "scale_window"):  # read (B4), not ignored
+        assert key not in warnings[0]
+    assert (cfg.loss_scale_value, cfg.scale_factor, cfg.scale_window, cfg.loss_scale_window()) == (12, 10, 1000, 10)
     assert "enable_profiling" not in warnings[0]  # only in the help document, which is not config
     assert cfg.scales == [4, 8, 16, 32, 64, 128]
     assert cfg.depth == [512, 512, 512, 512, 256, 128]
@@ -346,24 +350,27 @@ class _Recorder:
 
     def __init__(self, monkeypatch):
         self.fade_real, self.steps, self.batch_options = [], [], []
-        real_iterate = trainer_mod.iterate_batches
+        real_iterate = scale_step_mod.iterate_batches
 
-        def fake_build_step(nets, cfg, *, fade_real, group_size=1):
+        def fake_build_step(nets, cfg, *, fade_real, group_size=1):  # the fused structure's builder
             self.fade_real.append(fade_real)
             s_idx = len(self.fade_real) - 1
 
             def step(real, z_d, z_g, alpha, mix):
                 self.steps.append({"s": s_idx, "real": as_np(real), "alpha": float(as_np(alpha)),
                                    "mix": as_np(mix).copy()})
-                return tuple(Tensor(np.float32(v)) for v in (1.0, 2.0, 0.5, 0.1))
+                return tuple(Tensor(v) for v in (np.float32(1.0), np.float32(2.0), np.float32(0.5), np.float32(0.1),
+                                                 np.bool_(False), np.bool_(False)))
             return step
 
         def spy_iterate(files, scale, batch_size, **options):
             self.batch_options.append({"scale": scale, **{k: options.get(k) for k in ("crop", "mirror")}})
             return real_iterate(files, scale, batch_size, **options)
 
-        monkeypatch.setattr(trainer_mod, "build_step", fake_build_step)
-        monkeypatch.setattr(trainer_mod, "iterate_batches", spy_iterate)
+        monkeypatch.setattr(scale_step_mod, "build_step", fake_build_step)
+        monkeypatch.setattr(scale_step_mod, "ModelZooStep", lambda nets, cfg, *, fade_real, group_size=1, sync=None:
+                            fake_build_step(nets, cfg, fade_real=fade_real))
+        monkeypatch.setattr(scale_step_mod, "iterate_batches", spy_iterate)
 
 
 def run_recorded(monkeypatch, data_dir, ckpt_dir, **deviations) -> _Recorder:
@@ -491,7 +498,7 @@ def test_d3_real_fade_formula_in_the_compiled_step(fade_steps):
         faded = (a * blocky + (1 - a) * real).astype(np.float32)
         z_d, z_g, mix = noise.latents(bs, cfg.latent), noise.latents(bs, cfg.latent), noise.mix(bs)
         alpha = Tensor(np.float32(a))
-        out_fade = [float(o.asnumpy()) for o in step_fade(Tensor(real), z_d, z_g, alpha, mix)]
-        out_plain = [float(o.asnumpy()) for o in step_plain(Tensor(faded), z_d, z_g, alpha, mix)]
+        out_fade = [float(o.asnumpy()) for o in step_fade(Tensor(real), z_d, z_g, alpha, mix)[:4]]
+        out_plain = [float(o.asnumpy()) for o in step_plain(Tensor(faded), z_d, z_g, alpha, mix)[:4]]
         # at alpha 1 the D step sees only the blocky (down-then-up-sampled) real images
         np.testing.assert_allclose(out_fade, out_plain, rtol=1e-4, atol=1e-4)

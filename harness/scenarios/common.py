@@ -17,12 +17,16 @@ def resolve_config(ctx: RunContext) -> tuple[RunContext, PGANConfig]:
     """Return (the context that records it, the config of a run: preset + variant + overrides, seed from the run).
 
     The returned context carries the config's hash (taken before the run seed is set: runs differing only in
-    seed share it) and the dataset, optimizer and learning rate, so every record's params carry them.
+    seed share it) and the dataset, optimizer and learning rate, so every record's params carry them, and
+    the device precision settings (``--set precision_mode=...``, applied on Ascend) in every record's meta.
     """
+    from pgan_ref.device import apply_precision
+
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
     training = {"dataset": dataset_name(ctx), "lr": cfg.lr,
                 "optimizer": f"Adam(beta1={cfg.effective_beta1():g}, beta2={cfg.beta2:g})"}
-    ctx = ctx.replace(config_hash=cfg.hash(), training=training)
+    ctx = ctx.replace(config_hash=cfg.hash(), training=training,
+                      meta={**ctx.meta, "precision": apply_precision(cfg, ctx.device)})
     cfg.seed = ctx.seed
     return ctx, cfg
 

@@ -1,4 +1,7 @@
-"""Scenario ``loss-ranges``: train the preset's schedule and record every step's G/D loss, GP, drift and alpha."""
+"""Scenario ``loss-ranges``: train the preset's schedule and record every step's G/D loss, GP, drift and alpha.
+
+Per scale it also records each network's skipped updates (B4 loss-scale overflows; 0 with B4 off).
+"""
 from __future__ import annotations
 
 import math
@@ -18,7 +21,7 @@ DIVERGED = 1e6  # |loss| beyond this counts as diverged
 @scenario("loss-ranges", help="train the preset and record per-step G/D losses, GP, drift, alpha per scale",
           options=DATA_OPTIONS, multi_device=True, prepare=prepare_data)
 def run(ctx) -> ScenarioResult:
-    """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts."""
+    """Return per-scale loss records (every step as samples) with NaN/inf and divergence counts, and skipped updates."""
     ctx, cfg = resolve_config(ctx)
     steps: dict[int, list] = defaultdict(list)
     trainer = Trainer(cfg, data_folder(ctx), ctx.out_dir / f"train-{ctx.run_id}", rank=ctx.rank,
@@ -38,4 +41,9 @@ def run(ctx) -> ScenarioResult:
             value = float(np.median(finite)) if finite else float("nan")
             records.append(ctx.record(metric, "1", value, samples=vals, labels=labels,
                                       flags=["sums-over-batch"]))
+        for net in ("D", "G"):
+            flags = [int(getattr(r, f"overflow_{net.lower()}")) for r in rows]
+            records.append(ctx.record("skipped_updates", "steps", sum(flags), samples=flags,
+                                      labels={**base, "network": net, "steps": len(rows),
+                                              "loss_scale_last": getattr(rows[-1], f"loss_scale_{net.lower()}")}))
     return ScenarioResult(records)

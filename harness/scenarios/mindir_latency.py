@@ -58,6 +58,7 @@ def _generator(cfg, opts: dict, seed: int):
 def run(ctx: RunContext) -> ScenarioResult:
     """Return latency, first-call, throughput, memory, size, eager ratio and output-difference records."""
     from pgan_ref.config import load_config
+    from pgan_ref.device import apply_precision
     from pgan_ref.generator_io import ensure_device
 
     from ..inference import export_mindir, load_runtime
@@ -66,6 +67,7 @@ def run(ctx: RunContext) -> ScenarioResult:
     opts = ctx.options()
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
     ensure_device(ctx.device)
+    ctx.meta["precision"] = apply_precision(cfg, ctx.device)
     from mindspore import Tensor
 
     g, scale, flags = _generator(cfg, opts, ctx.seed)
