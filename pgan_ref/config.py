@@ -134,9 +134,22 @@ class PGANConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Return the sha256 of the canonical JSON form (excluding paths that do not change results)."""
+        """Return the sha256 of the canonical JSON form (excluding paths that do not change results).
+
+        Keys added after the first hashed form (B4/B9 and precision_mode) count only when they act: switches
+        that are off, loss-scale keys without B4 and an unset precision mode are left out, so configs that do
+        not use them keep the hash (and the checkpoints) they had before those keys existed.
+        """
         d = self.to_dict()
         d.pop("ckpt_save_dir", None)
+        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure"):
+            if not d["deviations"][switch]:
+                del d["deviations"][switch]
+        if not self.deviations.b4_dynamic_loss_scale:
+            for key in ("loss_scale_value", "scale_factor", "scale_window"):
+                del d[key]
+        if not self.precision_mode:
+            del d["precision_mode"]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
