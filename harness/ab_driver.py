@@ -1,6 +1,7 @@
 """Drive an A/B run: one worker process per revision, paired bursts of steps, sequential verdicts, records."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ from .records import RecordStore, collect_meta, make_record, new_run_id, summari
 from .stats import INCONCLUSIVE
 
 DESIGNS = ("duet", "alternate")
-CLOCKS = ("wall", "cpu")
+CLOCKS = ("wall", "cpu")  # recorded; the verdict judges one of them or "both" (the worse verdict of the two)
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,21 @@ class EntryState:
 
     entry: Entry
     samples: dict = field(default_factory=lambda: {(r, c): [] for r in ("base", "head") for c in CLOCKS})
+    rounds: list = field(default_factory=list)  # the entry's own round number of each pair
     verdict: ab_stats.PairedVerdict | None = None
+    clock: str = "wall"  # the clock of ``verdict``
     prepared: dict = field(default_factory=dict)
 
     def pairs(self, clock: str) -> tuple[list, list]:
         """Return the base and head samples of ``clock`` (index i of each is pair i)."""
         return self.samples[("base", clock)], self.samples[("head", clock)]
+
+    def block_log_ratios(self, clock: str) -> "np.ndarray":
+        """Return one mean log-ratio per complete block of two rounds (the sides on each core once)."""
+        complete = 2 * (len(set(self.rounds)) // 2)
+        keep = [i for i, r in enumerate(self.rounds) if r < complete]
+        base, head = (np.asarray(x)[keep] for x in self.pairs(clock))
+        return ab_stats.block_log_ratios(base, head, np.asarray(self.rounds)[keep] // 2)
 
 
 @dataclass
@@ -145,13 +155,13 @@ class Settings:
     preset: str = "cpu-smoke"
     seed: int = 0
     design: str = "duet"
-    clock: str = "wall"
-    burst: int = 5
+    clock: str = "both"
+    burst: int = 1
     budget_s: float = 300.0
     threshold: float = 0.05
     alpha: float = 0.01
-    min_pairs: int = 10
-    max_pairs: int = 200
+    min_blocks: int = 10
+    max_blocks: int = 100
 
 
 def duet_cores() -> tuple[int, int] | None:
@@ -216,11 +226,13 @@ class ABRun:
         return {role: (self.workers[role].request("run", entry=name, k=k), None) for role in order}
 
     def _record_round(self, st: EntryState, rnd: int, replies: dict) -> None:
-        start = len(st.samples[("base", "wall")])
+        start, own_round = len(st.samples[("base", "wall")]), len(set(st.rounds))
+        st.rounds.extend([own_round] * len(replies["base"][0]["wall_s"]))
         rows = []
         for role, (reply, core) in replies.items():
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
-                      **self.revs[role].labels(), "round": rnd, "pair_start": start, "core": core,
+                      **self.revs[role].labels(), "round": rnd, "entry_round": own_round, "block": own_round // 2,
+                      "pair_start": start, "core": core,
                       "design": self.s.design}
             for clock, metric in (("wall", "step_time"), ("cpu", "step_cpu_time")):
                 values = reply[f"{clock}_s"]
@@ -235,19 +247,25 @@ class ABRun:
                 "design": self.s.design, "clock": self.s.clock, "burst": self.s.burst}
 
     def decide(self, st: EntryState) -> ab_stats.PairedVerdict:
-        """Return (and keep) the entry's verdict on the pairs so far."""
-        d = ab_stats.log_ratios(*st.pairs(self.s.clock))
-        st.verdict = ab_stats.decide(d, self.s.threshold, self.s.alpha, self.s.min_pairs)
+        """Return (and keep) the entry's verdict on the pairs so far: with ``clock='both'`` the worse of the wall
+        and the CPU verdicts (a tie goes to CPU time, the less noisy), and ``st.clock`` says which."""
+        clocks = ("cpu", "wall") if self.s.clock == "both" else (self.s.clock,)
+        verdicts = [ab_stats.decide(st.block_log_ratios(c), self.s.threshold, self.s.alpha, self.s.min_blocks)
+                    for c in clocks]
+        worst = min(range(len(clocks)), key=lambda i: ab_stats.SEVERITY.index(verdicts[i].verdict))
+        # a slowdown is found when either clock finds it: the smaller MDE is the gate's
+        st.verdict = dataclasses.replace(verdicts[worst], mde=min(v.mde for v in verdicts))
+        st.clock = clocks[worst]
         return st.verdict
 
     def sample(self, deadline: float, progress=None) -> None:
-        """Run rounds over the undecided entries until each is decisive, ``max_pairs`` or the deadline."""
+        """Run rounds over the undecided entries until each is decisive, ``max_blocks`` or the deadline."""
         open_ = list(self.states)
         while open_ and time.monotonic() < deadline:
             for st in list(open_):
                 self._record_round(st, self.rounds, self._round(st, self.rounds))
                 v = self.decide(st)
-                if v.verdict != INCONCLUSIVE or v.n >= self.s.max_pairs:
+                if v.verdict != INCONCLUSIVE or v.n >= self.s.max_blocks:
                     open_.remove(st)
                 if progress:
                     progress(st)
@@ -262,11 +280,11 @@ class ABRun:
         """Return one ``ab_ratio`` record per entry: the verdict, ratio, CI, p, MDE and both medians."""
         rows = []
         for st in self.states:
-            base, head = st.pairs(self.s.clock)
+            base, head = st.pairs(st.clock)
             v = st.verdict
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
                       "base_commit": self.revs["base"].commit, "head_commit": self.revs["head"].commit,
-                      "head_dirty": self.revs["head"].dirty, "design": self.s.design, "clock": self.s.clock,
+                      "head_dirty": self.revs["head"].dirty, "design": self.s.design, "clock": st.clock,
                       "base_median_s": summarize(base).get("median"), "head_median_s": summarize(head).get("median"),
                       **{k: getattr(v, k) for k in ("verdict", "ci_low", "ci_high", "pvalue", "n", "sigma", "mde",
                                                      "threshold", "reason")}}

@@ -25,6 +25,23 @@ def log_ratios(base: Sequence[float], head: Sequence[float]) -> np.ndarray:
     return np.log(b[ok] / a[ok])
 
 
+def block_log_ratios(base: Sequence[float], head: Sequence[float], block: Sequence[int]) -> np.ndarray:
+    """Return the mean log-ratio of each block of pairs (blocks in ascending id; bad pairs ignored).
+
+    Pairs measured in one burst, or on one core arrangement, share the machine's state and are not
+    independent; a block (both core arrangements of one entry, e.g. two consecutive rounds) is the unit the
+    tests may treat as independent.
+    """
+    a, b = np.asarray(base, dtype=np.float64), np.asarray(head, dtype=np.float64)
+    block = np.asarray(block)
+    if not (a.shape == b.shape == block.shape):
+        raise ValueError(f"paired samples need equal lengths; got {a.size} base, {b.size} head, {block.size} blocks")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log(b / a)
+    ok = np.isfinite(d)
+    return np.array([d[ok & (block == k)].mean() for k in np.unique(block[ok])])
+
+
 def robust_sigma(x: Sequence[float]) -> float:
     """Return the IQR / 1.349 of ``x``: the standard deviation of normal data, robust to a tail of slow steps."""
     x = finite(x)
@@ -95,7 +112,8 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
 
     Regressed (improved): the median ratio beyond 1 + threshold (below its inverse) AND the one-sided
     signed-rank p below ``alpha``. No change: the whole CI of the median ratio within the two bounds.
-    Anything else, or fewer than ``min_n`` pairs, is inconclusive (more pairs may decide it).
+    Anything else, or fewer than ``min_n`` values, is inconclusive (more may decide it). The values of ``d``
+    must be independent: pass block means (``block_log_ratios``), not steps of one burst.
     """
     d = finite(d)
     ratio, lo, hi = median_ratio_ci(d, conf, seed=seed)
@@ -106,7 +124,7 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
                mde=mde(sigma, d.size, threshold, alpha), threshold=threshold)
     upper, lower = 1 + threshold, 1 / (1 + threshold)
     if d.size < min_n:
-        return PairedVerdict(INCONCLUSIVE, reason=f"{d.size} pairs < {min_n}", **out)
+        return PairedVerdict(INCONCLUSIVE, reason=f"{d.size} paired values < {min_n}", **out)
     if (ratio > upper or ratio < lower) and p < alpha:
         return PairedVerdict(REGRESSED if slower else IMPROVED,
                              reason=f"{ratio - 1:+.1%} beyond {threshold:.1%}, p={p:.2g} < {alpha:g}", **out)

@@ -51,18 +51,18 @@ def apply_gate_file(args: argparse.Namespace) -> None:
 
 
 def result_table(run) -> str:
-    """Return the per-entry result table (medians in ms, ratio with CI, p, pairs, MDE, verdict)."""
+    """Return the per-entry result table (clock judged, medians in ms, ratio with CI, p, blocks, MDE, verdict)."""
     rows = []
     for st in run.states:
-        base, head = st.pairs(run.s.clock)
+        base, head = st.pairs(st.clock)
         v = st.verdict
-        rows.append({"scale": st.entry.scale, "phase": st.entry.phase,
+        rows.append({"scale": st.entry.scale, "phase": st.entry.phase, "clock": st.clock,
                      **({"inject": f"{st.entry.inject:.0%}"} if any(s.entry.inject for s in run.states) else {}),
                      "base ms": 1e3 * pd.Series(base, dtype=float).median(),
                      "head ms": 1e3 * pd.Series(head, dtype=float).median(),
                      "ratio [95% CI]": f"{v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]" if math.isfinite(v.ratio)
                      else "-",
-                     "p": f"{v.pvalue:.2g}", "pairs": v.n, "MDE95": f"{v.mde:.1%}" if math.isfinite(v.mde) else "-",
+                     "p": f"{v.pvalue:.2g}", "blocks": v.n, "MDE95": f"{v.mde:.1%}" if math.isfinite(v.mde) else "-",
                      "verdict": v.verdict})
     return pd.DataFrame(rows).to_markdown(index=False, floatfmt=".1f")
 
@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
         print("ab: give --base REV (or --gate-file FILE naming one, or --calibrate)", file=sys.stderr)
         return 2
     settings = Settings(preset=args.preset or "cpu-smoke", seed=args.seed, design=args.design, clock=args.clock,
-                        burst=args.burst or 5, budget_s=args.budget_s or 300.0,
+                        burst=args.burst or 1, budget_s=args.budget_s or 300.0,
                         threshold=0.05 if args.max_slowdown is None else args.max_slowdown, alpha=args.alpha,
-                        min_pairs=args.min_pairs)
+                        min_blocks=args.min_blocks)
     if args.calibrate is not None:  # A/A of one revision, plus the same entries with injected compute
         entries = entries + [Entry(e.scale, e.phase, args.calibrate) for e in entries]
     elif args.inject:
@@ -158,13 +158,16 @@ def register(subparsers) -> None:
     p.add_argument("--max-slowdown", type=percent, metavar="PCT",
                    help="smallest slowdown that counts as a regression (default 5%%)")
     p.add_argument("--alpha", type=float, default=0.01, help="significance level of the signed-rank test (0.01)")
-    p.add_argument("--min-pairs", type=int, default=10, help="pairs per entry before any verdict (default 10)")
-    p.add_argument("--burst", type=int, help="steps per side per round (default 5)")
+    p.add_argument("--min-blocks", type=int, default=10,
+                   help="blocks per entry before any verdict (default 10); a block is two rounds, the sides "
+                        "swapping cores, and its mean log-ratio is one independent observation")
+    p.add_argument("--burst", type=int, help="steps per side per round (default 1)")
     p.add_argument("--design", choices=DESIGNS, default="duet",
                    help="duet: both sides at once, pinned to one core each, cores swapped every round (default); "
                         "alternate: one side at a time on all cores, A B B A")
-    p.add_argument("--clock", choices=CLOCKS, default="wall",
-                   help="statistic judged: wall or process-CPU seconds per step (both are recorded)")
+    p.add_argument("--clock", choices=(*CLOCKS, "both"), default="both",
+                   help="statistic judged: wall or process-CPU seconds per step, or both (default: the worse "
+                        "verdict of the two; CPU time is less noisy, wall time also sees waiting); both are recorded")
     p.add_argument("--seed", type=int, default=0, help="seed of both sides' data and latents (default 0)")
     p.add_argument("--calibrate", type=percent, nargs="?", const=0.10, metavar="PCT",
                    help="gate sensitivity: the head revision against itself (A/A) and with real extra compute "
