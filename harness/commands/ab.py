@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _progress(st) -> None:
     v = st.verdict
-    print(f"  {st.entry.name}: {v.n} pairs, ratio {v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}] {v.verdict}",
+    print(f"  {st.entry.name}: {v.n} blocks ({st.clock}), ratio {v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}] {v.verdict}",
           file=sys.stderr, flush=True)
 
 
