@@ -153,15 +153,15 @@ class Settings:
     """How to measure and decide."""
 
     preset: str = "cpu-smoke"
-    seed: int = 0
-    design: str = "duet"
-    clock: str = "both"
-    burst: int = 1
-    budget_s: float = 300.0
-    threshold: float = 0.05
-    alpha: float = 0.01
-    min_blocks: int = 10
-    max_blocks: int = 100
+    seed: int = 0  # data and latents, the same on both sides
+    design: str = "duet"  # or "alternate" (one side at a time on all cores, A B B A)
+    clock: str = "both"  # "wall", "cpu" or "both" (the worse verdict)
+    burst: int = 1  # steps per side per round
+    budget_s: float = 300.0  # the whole run, compiles included
+    threshold: float = 0.05  # smallest relative slowdown that counts
+    alpha: float = 0.01  # one-sided signed-rank level
+    min_blocks: int = 10  # blocks (two rounds, cores swapped) before any verdict
+    max_blocks: int = 100  # an entry stops sampling here even if undecided
 
 
 def duet_cores() -> tuple[int, int] | None:
