@@ -20,7 +20,7 @@ from ..stats import REGRESSED
 from .gate import percent
 
 GATE_KEYS = {"base": "base", "entries": "entries", "max_slowdown": "max_slowdown", "budget_s": "budget_s",
-             "preset": "preset", "burst": "burst"}
+             "preset": "preset", "burst": "burst", "min_blocks": "min_blocks"}
 
 
 def load_gate_file(path: str) -> dict:
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(preset=args.preset or "cpu-smoke", seed=args.seed, design=args.design, clock=args.clock,
                         burst=args.burst or 1, budget_s=args.budget_s or 300.0,
                         threshold=0.05 if args.max_slowdown is None else args.max_slowdown, alpha=args.alpha,
-                        min_blocks=args.min_blocks)
+                        min_blocks=args.min_blocks or 10)
     if args.calibrate is not None:  # A/A of one revision, plus the same entries with injected compute
         entries = entries + [Entry(e.scale, e.phase, args.calibrate) for e in entries]
     elif args.inject:
@@ -147,7 +147,7 @@ def register(subparsers) -> None:
     p.add_argument("--base", metavar="REV", help="base revision (commit, branch, tag)")
     p.add_argument("--head", metavar="REV", help="head revision (default: the working tree, marked dirty if edited)")
     p.add_argument("--gate-file", metavar="FILE",
-                   help="YAML with base, entries, max_slowdown, budget_s, preset, burst (e.g. "
+                   help="YAML with base, entries, max_slowdown, budget_s, preset, burst, min_blocks (e.g. "
                         "reports/baselines/gate.yaml); options given here win")
     p.add_argument("--scenario", default="step-time", choices=["step-time"], help="what is measured (step-time)")
     p.add_argument("--preset", help="preset whose steps are timed (default cpu-smoke)")
@@ -158,7 +158,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-slowdown", type=percent, metavar="PCT",
                    help="smallest slowdown that counts as a regression (default 5%%)")
     p.add_argument("--alpha", type=float, default=0.01, help="significance level of the signed-rank test (0.01)")
-    p.add_argument("--min-blocks", type=int, default=10,
+    p.add_argument("--min-blocks", type=int,
                    help="blocks per entry before any verdict (default 10); a block is two rounds, the sides "
                         "swapping cores, and its mean log-ratio is one independent observation")
     p.add_argument("--burst", type=int, help="steps per side per round (default 1)")
