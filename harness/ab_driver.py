@@ -132,6 +132,7 @@ class EntryState:
     entry: Entry
     samples: dict = field(default_factory=lambda: {(r, c): [] for r in ("base", "head") for c in CLOCKS})
     rounds: list = field(default_factory=list)  # the entry's own round number of each pair
+    injected: list = field(default_factory=list)  # head's seconds of injected work per step (calibration)
     verdict: ab_stats.PairedVerdict | None = None
     clock: str = "wall"  # the clock of ``verdict``
     prepared: dict = field(default_factory=dict)
@@ -139,6 +140,11 @@ class EntryState:
     def pairs(self, clock: str) -> tuple[list, list]:
         """Return the base and head samples of ``clock`` (index i of each is pair i)."""
         return self.samples[("base", clock)], self.samples[("head", clock)]
+
+    def injected_fraction(self) -> float:
+        """Return the realised injected slowdown: median injected seconds / median base wall step (0 if none)."""
+        base = self.samples[("base", "wall")]
+        return float(np.median(self.injected) / np.median(base)) if self.injected and base else 0.0
 
     def block_log_ratios(self, clock: str) -> "np.ndarray":
         """Return one mean log-ratio per complete block of two rounds (the sides on each core once)."""
@@ -240,6 +246,12 @@ class ABRun:
                 rows.append(make_record(run_id=self.run_id, scenario="ab", metric=metric, unit="s",
                                         value=float(np.median(values)), samples=values, labels=labels,
                                         meta=self.meta, params=self._params(), seeds={"run": self.s.seed}))
+            if any(reply.get("injected_s") or ()):  # wall seconds of the injected work inside those steps
+                st.injected.extend(reply["injected_s"])
+                rows.append(make_record(run_id=self.run_id, scenario="ab", metric="injected_time", unit="s",
+                                        value=float(np.median(reply["injected_s"])), samples=reply["injected_s"],
+                                        labels=labels, meta=self.meta, params=self._params(),
+                                        seeds={"run": self.s.seed}))
         self.store.append(rows)
 
     def _params(self) -> dict:
@@ -283,7 +295,7 @@ class ABRun:
             base, head = st.pairs(st.clock)
             v = st.verdict
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
-                      "base_commit": self.revs["base"].commit, "head_commit": self.revs["head"].commit,
+                      "injected_fraction": st.injected_fraction(), "base_commit": self.revs["base"].commit, "head_commit": self.revs["head"].commit,
                       "head_dirty": self.revs["head"].dirty, "design": self.s.design, "clock": st.clock,
                       "base_median_s": summarize(base).get("median"), "head_median_s": summarize(head).get("median"),
                       **{k: getattr(v, k) for k in ("verdict", "ci_low", "ci_high", "pvalue", "n", "sigma", "mde",

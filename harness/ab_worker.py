@@ -4,7 +4,7 @@ Protocol (version ``PROTOCOL``), one JSON object per line each way; every reply 
   {"op": "hello"}                                   -> {"protocol": 1, "pid", "python", "mindspore", "numpy"}
   {"op": "prepare", "entry", "preset", "scale", "phase", "seed", "warmup", ["inject": fraction]}
                                                     -> {"compile_s", "warm_median_s", "inject_reps"}
-  {"op": "run", "entry", "k"}                       -> {"wall_s": [k floats], "cpu_s": [k floats]}
+  {"op": "run", "entry", "k"}                       -> {"wall_s", "cpu_s", "injected_s": k floats each}
   {"op": "quit"}                                    -> {} and the process exits
 ``inject`` (hidden; for calibration and tests) adds real numpy compute worth that fraction of the warm step
 median inside the timed region. Anything the code prints goes to stderr: stdout carries the protocol only.
@@ -64,10 +64,13 @@ def extra_compute(seconds: float) -> tuple[Callable[[], None], int]:
     import numpy as np
 
     a = np.random.default_rng(0).standard_normal((96, 96)).astype(np.float32)
-    t0, n = time.perf_counter(), 200
-    for _ in range(n):
-        a @ a
-    reps = max(1, round(seconds / ((time.perf_counter() - t0) / n))) if seconds > 0 else 0
+    per = []
+    for _ in range(5):  # the median of five short loops: robust to a neighbour's burst
+        t0 = time.perf_counter()
+        for _ in range(50):
+            a @ a
+        per.append((time.perf_counter() - t0) / 50)
+    reps = max(1, round(seconds / sorted(per)[2])) if seconds > 0 else 0
 
     def work() -> None:
         for _ in range(reps):
@@ -91,30 +94,32 @@ class Worker:
         return {"protocol": PROTOCOL, "pid": os.getpid(), "python": sys.version.split()[0],
                 "mindspore": mindspore.__version__, "numpy": numpy.__version__}
 
-    def _once(self, step: TimedStep, extra: Callable[[], None]) -> tuple[float, float]:
+    def _once(self, step: TimedStep, extra: Callable[[], None]) -> tuple[float, float, float]:
         batch = step.batches[self.calls % len(step.batches)]
         self.calls += 1
         w0, c0 = time.perf_counter(), time.process_time()
         step.compute(batch)
+        w1 = time.perf_counter()
         extra()
-        return time.perf_counter() - w0, time.process_time() - c0
+        w2 = time.perf_counter()
+        return w2 - w0, time.process_time() - c0, w2 - w1
 
     def prepare(self, req: dict) -> dict:
         """Build, compile and warm up one entry (and calibrate its injected compute, if any)."""
         step = build_timed_step(req["preset"], int(req["scale"]), req["phase"], int(req["seed"]))
         none = lambda: None  # noqa: E731
         compile_s = self._once(step, none)[0]
-        warm = sorted(self._once(step, none)[0] for _ in range(max(3, int(req.get("warmup", 3)))))
+        warm = sorted(self._once(step, none)[0] for _ in range(max(5, int(req.get("warmup", 5)))))
         median = warm[len(warm) // 2]
         extra, reps = extra_compute(float(req.get("inject", 0.0)) * median)
         self.entries[req["entry"]] = (step, extra if reps else none)
         return {"compile_s": compile_s, "warm_median_s": median, "inject_reps": reps}
 
     def run(self, req: dict) -> dict:
-        """Time ``k`` steps of a prepared entry: wall and process-CPU seconds per step."""
+        """Time ``k`` steps of a prepared entry: wall and process-CPU seconds per step (and of the injected work)."""
         step, extra = self.entries[req["entry"]]
-        wall, cpu = zip(*(self._once(step, extra) for _ in range(int(req["k"]))))
-        return {"wall_s": list(wall), "cpu_s": list(cpu)}
+        wall, cpu, injected = zip(*(self._once(step, extra) for _ in range(int(req["k"]))))
+        return {"wall_s": list(wall), "cpu_s": list(cpu), "injected_s": list(injected)}
 
 
 def serve(lines, reply: Callable[[dict], None]) -> int:

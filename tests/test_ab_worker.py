@@ -37,6 +37,7 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     assert st.prepared["head"]["inject_reps"] > 0 and st.prepared["base"]["inject_reps"] == 0
     assert len(st.samples[("base", "wall")]) == len(st.samples[("head", "cpu")]) == 4  # one block: 2 rounds x 2
     assert st.rounds == [0, 0, 1, 1]
+    assert len(st.injected) == 4 and st.injected_fraction() > 0  # the head's extra work is timed apart too
     assert all(w.proc.poll() is not None for w in run.workers.values())
     records = RecordStore(tmp_path).read()
     steps = [r for r in records if r["metric"] == "step_time"]
@@ -44,6 +45,7 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     assert len({r["labels"]["core"] for r in steps}) == 2  # the sides swapped cores
     assert [r["labels"]["pair_start"] for r in steps if r["labels"]["role"] == "base"] == [0, 2]
     assert all(r["labels"]["commit"] == head.commit for r in steps)
+    assert {r["labels"]["role"] for r in records if r["metric"] == "injected_time"} == {"head"}
     (summary,) = [r for r in records if r["metric"] == "ab_ratio"]
     assert summary["labels"]["verdict"] == st.verdict.verdict and summary["labels"]["n"] == 1
     json.dumps(records)

@@ -57,14 +57,15 @@ def result_table(run) -> str:
         base, head = st.pairs(st.clock)
         v = st.verdict
         rows.append({"scale": st.entry.scale, "phase": st.entry.phase, "clock": st.clock,
-                     **({"inject": f"{st.entry.inject:.0%}"} if any(s.entry.inject for s in run.states) else {}),
-                     "base ms": 1e3 * pd.Series(base, dtype=float).median(),
-                     "head ms": 1e3 * pd.Series(head, dtype=float).median(),
+                     **({"inject (realised)": f"{st.entry.inject:.0%} ({st.injected_fraction():.1%})"}
+                        if any(s.entry.inject for s in run.states) else {}),
+                     "base ms": f"{1e3 * pd.Series(base, dtype=float).median():.1f}",
+                     "head ms": f"{1e3 * pd.Series(head, dtype=float).median():.1f}",
                      "ratio [95% CI]": f"{v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]" if math.isfinite(v.ratio)
                      else "-",
                      "p": f"{v.pvalue:.2g}", "blocks": v.n, "MDE95": f"{v.mde:.1%}" if math.isfinite(v.mde) else "-",
                      "verdict": v.verdict})
-    return pd.DataFrame(rows).to_markdown(index=False, floatfmt=".1f")
+    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
 
 
 def calibration_code(run) -> int:
