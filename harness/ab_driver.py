@@ -246,7 +246,7 @@ class ABRun:
                 rows.append(make_record(run_id=self.run_id, scenario="ab", metric=metric, unit="s",
                                         value=float(np.median(values)), samples=values, labels=labels,
                                         meta=self.meta, params=self._params(), seeds={"run": self.s.seed}))
-            if any(reply.get("injected_s") or ()):  # wall seconds of the injected work inside those steps
+            if role == "head" and st.entry.inject:  # wall seconds of the injected work inside those steps
                 st.injected.extend(reply["injected_s"])
                 rows.append(make_record(run_id=self.run_id, scenario="ab", metric="injected_time", unit="s",
                                         value=float(np.median(reply["injected_s"])), samples=reply["injected_s"],
