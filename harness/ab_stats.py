@@ -110,8 +110,8 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
            seed: int = 0) -> PairedVerdict:
     """Return the three-valued verdict on paired log-ratios ``d`` against a max relative slowdown ``threshold``.
 
-    Regressed (improved): the median ratio beyond 1 + threshold (below its inverse) AND the one-sided
-    signed-rank p below ``alpha``. No change: the whole CI of the median ratio within the two bounds.
+    Regressed (improved): the median ratio beyond 1 + threshold (below its inverse), its CI above (below) 1
+    AND the one-sided signed-rank p below ``alpha`` (the CI guards against many sequential looks at a noisy p). No change: the whole CI of the median ratio within the two bounds.
     Anything else, or fewer than ``min_n`` values, is inconclusive (more may decide it). The values of ``d``
     must be independent: pass block means (``block_log_ratios``), not steps of one burst.
     """
@@ -125,7 +125,7 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
     upper, lower = 1 + threshold, 1 / (1 + threshold)
     if d.size < min_n:
         return PairedVerdict(INCONCLUSIVE, reason=f"{d.size} paired values < {min_n}", **out)
-    if (ratio > upper or ratio < lower) and p < alpha:
+    if ((ratio > upper and lo > 1) or (ratio < lower and hi < 1)) and p < alpha:
         return PairedVerdict(REGRESSED if slower else IMPROVED,
                              reason=f"{ratio - 1:+.1%} beyond {threshold:.1%}, p={p:.2g} < {alpha:g}", **out)
     if lower < lo and hi < upper:

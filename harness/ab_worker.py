@@ -109,7 +109,9 @@ class Worker:
         step = build_timed_step(req["preset"], int(req["scale"]), req["phase"], int(req["seed"]))
         none = lambda: None  # noqa: E731
         compile_s = self._once(step, none)[0]
-        warm = sorted(self._once(step, none)[0] for _ in range(max(5, int(req.get("warmup", 5)))))
+        for _ in range(int(req.get("warmup", 5))):  # the first steps after a compile are slower: not measured
+            self._once(step, none)
+        warm = sorted(self._once(step, none)[0] for _ in range(5))
         median = warm[len(warm) // 2]
         extra, reps = extra_compute(float(req.get("inject", 0.0)) * median)
         self.entries[req["entry"]] = (step, extra if reps else none)
