@@ -1,0 +1,83 @@
+"""A/B revision handling on a temporary git repo: dirty tree, unknown revisions, dependency changes, worktrees."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import ab_revisions as revs
+
+PYPROJECT = '[project]\nname = "x"\nrequires-python = ">=3.11"\ndependencies = ["numpy>=1.26,<2", "{dep}"]\n'
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture()
+def repo(tmp_path) -> Path:
+    """A repo with tags: old (no worker), v1 (worker), deps (pandas pin changed on top of v1)."""
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q")
+    git(r, "config", "user.email", "t@example.com")
+    git(r, "config", "user.name", "t")
+    (r / "pyproject.toml").write_text(PYPROJECT.format(dep="pandas>=2.1,<3"))
+    git(r, "add", ".")
+    git(r, "commit", "-qm", "old")
+    git(r, "tag", "old")
+    (r / "harness").mkdir()
+    (r / revs.WORKER_FILE).write_text("# worker\n")
+    git(r, "add", ".")
+    git(r, "commit", "-qm", "worker")
+    git(r, "tag", "v1")
+    (r / "pyproject.toml").write_text(PYPROJECT.format(dep="pandas>=3"))
+    git(r, "commit", "-qam", "deps")
+    git(r, "tag", "deps")
+    git(r, "checkout", "-q", "v1")
+    return r
+
+
+def test_unknown_revision_is_refused_with_its_name(repo):
+    with pytest.raises(revs.CannotCompare, match="unknown revision 'nope'"):
+        revs.describe(repo, "nope", "base")
+
+
+def test_working_tree_is_head_and_dirty_only_when_edited(repo):
+    head = revs.describe(repo, revs.WORKING_TREE, "head")
+    assert (head.commit, head.dirty, head.path) == (git(repo, "rev-parse", "v1"), False, repo)
+    (repo / revs.WORKER_FILE).write_text("# edited\n")
+    assert revs.describe(repo, None, "head").dirty
+    assert revs.describe(repo, None, "head").labels()["dirty"] is True
+
+
+def test_dependency_change_is_refused_naming_the_pins(repo):
+    base, head = revs.describe(repo, "v1", "base"), revs.describe(repo, "deps", "head")
+    with pytest.raises(revs.CannotCompare, match=r"dependencies differ.*pandas>=2.1,<3.*pandas>=3"):
+        revs.check_same_dependencies(repo, base, head)
+    revs.check_same_dependencies(repo, base, revs.describe(repo, None, "head"))  # same pins: accepted
+
+
+def test_dependency_change_in_the_working_tree_is_seen(repo):
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(dep="pandas>=2.2,<3"))
+    with pytest.raises(revs.CannotCompare, match="differ"):
+        revs.check_same_dependencies(repo, revs.describe(repo, "v1", "base"), revs.describe(repo, None, "head"))
+
+
+def test_revision_without_worker_cannot_be_measured(repo):
+    with pytest.raises(revs.CannotCompare, match="predates the A/B worker protocol"):
+        revs.check_has_worker(repo, revs.describe(repo, "old", "base"))
+    revs.check_has_worker(repo, revs.describe(repo, "v1", "base"))
+
+
+def test_checkout_is_the_revisions_code_and_is_removed_also_on_error(repo):
+    rev = revs.describe(repo, "deps", "base")
+    with revs.checkout(repo, rev) as out:
+        path = out.path
+        assert "pandas>=3" in (path / "pyproject.toml").read_text()
+        assert str(path) in git(repo, "worktree", "list")
+    assert not path.exists() and str(path) not in git(repo, "worktree", "list")
+    with pytest.raises(KeyboardInterrupt):
+        with revs.checkout(repo, rev) as out:
+            path = out.path
+            raise KeyboardInterrupt
+    assert not path.exists() and str(path) not in git(repo, "worktree", "list")

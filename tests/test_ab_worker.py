@@ -1,0 +1,51 @@
+"""The A/B worker protocol: replies without MindSpore, then one tiny entry through two real worker processes."""
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import ab_worker
+from harness.ab_driver import Entry, Settings, run_ab
+from harness.ab_revisions import describe
+from harness.records import RecordStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_serve_reports_errors_and_keeps_serving_until_quit():
+    replies = []
+    code = ab_worker.serve(['{"op": "bogus"}', "not json", '{"op": "run", "entry": "x", "k": 1}',
+                            '{"op": "quit"}', '{"op": "hello"}'], replies.append)
+    assert code == 0 and len(replies) == 4  # nothing is read after quit
+    assert [r["ok"] for r in replies] == [False, False, False, True]
+    assert "unknown op 'bogus'" in replies[0]["error"] and "KeyError" in replies[2]["error"]
+
+
+def test_extra_compute_repetitions_scale_with_the_asked_time():
+    _, none = ab_worker.extra_compute(0.0)
+    _, reps = ab_worker.extra_compute(0.02)
+    assert none == 0 and reps >= 1
+
+
+@pytest.mark.slow
+def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
+    head = describe(REPO, None, "head")
+    base = describe(REPO, None, "base")
+    settings = Settings(burst=2, min_blocks=1, max_blocks=1, budget_s=600)
+    run = run_ab(base, head, [Entry(4, "stable", inject=0.1)], settings, tmp_path)
+    (st,) = run.states
+    assert st.prepared["head"]["inject_reps"] > 0 and st.prepared["base"]["inject_reps"] == 0
+    assert len(st.samples[("base", "wall")]) == len(st.samples[("head", "cpu")]) == 4  # one block: 2 rounds x 2
+    assert st.rounds == [0, 0, 1, 1]
+    assert len(st.injected) == 4 and st.injected_fraction() > 0  # the head's extra work is timed apart too
+    assert all(w.proc.poll() is not None for w in run.workers.values())
+    records = RecordStore(tmp_path).read()
+    steps = [r for r in records if r["metric"] == "step_time"]
+    assert {r["labels"]["role"] for r in steps} == {"base", "head"}
+    assert len({r["labels"]["core"] for r in steps}) == 2  # the sides swapped cores
+    assert [r["labels"]["pair_start"] for r in steps if r["labels"]["role"] == "base"] == [0, 2]
+    assert all(r["labels"]["commit"] == head.commit for r in steps)
+    assert {r["labels"]["role"] for r in records if r["metric"] == "injected_time"} == {"head"}
+    (summary,) = [r for r in records if r["metric"] == "ab_ratio"]
+    assert summary["labels"]["verdict"] == st.verdict.verdict and summary["labels"]["n"] == 1
+    json.dumps(records)
