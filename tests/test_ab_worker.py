@@ -1,5 +1,7 @@
 """The A/B worker protocol: replies without MindSpore, then one tiny entry through two real worker processes."""
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,19 +29,32 @@ def test_extra_compute_repetitions_scale_with_the_asked_time():
     assert none == 0 and reps >= 1
 
 
+def code_repo(folder: Path) -> Path:
+    """Return a one-commit git repository holding this checkout's code (the tests may run from a plain copy)."""
+    for name in ("harness", "pgan_ref"):
+        shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", folder)
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "code"]):
+        subprocess.run(git + args, check=True)
+    return folder
+
+
 @pytest.mark.slow
 def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
-    head = describe(REPO, None, "head")
-    base = describe(REPO, None, "base")
+    repo = code_repo(tmp_path / "repo")
+    head = describe(repo, None, "head")
+    base = describe(repo, None, "base")
     settings = Settings(burst=2, min_blocks=1, max_blocks=1, budget_s=600)
-    run = run_ab(base, head, [Entry(4, "stable", inject=0.1)], settings, tmp_path)
+    out = tmp_path / "out"
+    run = run_ab(base, head, [Entry(4, "stable", inject=0.1)], settings, out)
     (st,) = run.states
     assert st.prepared["head"]["inject_reps"] > 0 and st.prepared["base"]["inject_reps"] == 0
     assert len(st.samples[("base", "wall")]) == len(st.samples[("head", "cpu")]) == 4  # one block: 2 rounds x 2
     assert st.rounds == [0, 0, 1, 1]
     assert len(st.injected) == 4 and st.injected_fraction() > 0  # the head's extra work is timed apart too
     assert all(w.proc.poll() is not None for w in run.workers.values())
-    records = RecordStore(tmp_path).read()
+    records = RecordStore(out).read()
     steps = [r for r in records if r["metric"] == "step_time"]
     assert {r["labels"]["role"] for r in steps} == {"base", "head"}
     assert len({r["labels"]["core"] for r in steps}) == 2  # the sides swapped cores
