@@ -40,7 +40,7 @@ def build_timed_step(preset: str, scale: int, phase: str, seed: int) -> TimedSte
     """
     from .runner import make_context
     from .scenarios.common import resolve_config
-    from .scenarios.step_time import PHASES, scale_steps
+    from .scenarios.step_time import scale_steps
 
     key = (preset, scale, seed)
     if key not in _STEPS:
