@@ -149,7 +149,6 @@ def main() -> int:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from pgan_ref import _env  # noqa: F401  (before mindspore)
     from pgan_ref.device import setup
 
     setup("CPU")
