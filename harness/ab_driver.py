@@ -67,16 +67,31 @@ def pin(pid: int, cores: set[int]) -> None:
             pass  # a thread that ended meanwhile
 
 
-class WorkerProcess:
-    """One revision's ``python -m harness.ab_worker``: same interpreter, the revision's code first on PYTHONPATH."""
+# Starts a revision's worker after fixing MindSpore's CPU thread count (argv[1]; 0 keeps its default). Done here,
+# not in the worker, so that both sides get it whatever their revision's worker knows. ``import harness`` first:
+# it sets the environment MindSpore must see at import (the oneDNN ISA cap).
+WORKER_BOOT = ("import runpy, sys, harness, mindspore\n"
+               "if int(sys.argv[1]):\n"
+               "    mindspore.device_context.cpu.op_tuning.threads_num(int(sys.argv[1]))\n"
+               "runpy.run_module('harness.ab_worker', run_name='__main__', alter_sys=True)\n")
 
-    def __init__(self, rev: Revision, log_path: Path, cores: set[int]):
+
+class WorkerProcess:
+    """One revision's ``harness.ab_worker``: same interpreter, the revision's code first on PYTHONPATH.
+
+    ``threads`` is MindSpore's CPU thread count (0: its default, one per core). A duet worker pinned to one core
+    runs one thread: two pool threads on one core spin against each other, which made steps 15-20% slower, and
+    3-4x slower for ten steps soon after each compile (measured at 4 and 8 px, cpu-smoke).
+    """
+
+    def __init__(self, rev: Revision, log_path: Path, cores: set[int], threads: int = 0):
         self.rev, self.log_path = rev, log_path
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(rev.path), os.environ.get("PYTHONPATH", "")]),
                "OPENBLAS_NUM_THREADS": "1"}  # injected numpy work stays on the worker's own core
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "harness.ab_worker"], cwd=rev.path, env=env, text=True,
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER_BOOT, str(threads)], cwd=rev.path, env=env,
+                                     text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      start_new_session=True)  # Ctrl-C reaches the driver, which stops the worker
         self.pin(cores)
@@ -190,6 +205,7 @@ class ABRun:
         if settings.design == "duet" and self.cores is None:
             raise CannotCompare("the duet design needs 2 cores; this process may use 1: use --design alternate")
         self.all_cores = set(os.sched_getaffinity(0))
+        self.threads = 1 if self.cores else 0  # a worker pinned to one core runs one MindSpore thread
         self.workers: dict[str, WorkerProcess] = {}
         self.rounds = 0
 
@@ -203,7 +219,7 @@ class ABRun:
         for role, rev in self.revs.items():
             core = self._core_of(role, 0)
             self.workers[role] = WorkerProcess(rev, self.store.dir / f"ab-{self.run_id}-{role}.log",
-                                               self.all_cores if core is None else {core})
+                                               self.all_cores if core is None else {core}, self.threads)
         for role, w in self.workers.items():
             hello = w.request("hello")
             if hello.get("protocol") != PROTOCOL:
@@ -256,7 +272,7 @@ class ABRun:
 
     def _params(self) -> dict:
         return {"preset": self.s.preset, "device": "CPU", "devices": 1, "variant": "reference",
-                "design": self.s.design, "clock": self.s.clock, "burst": self.s.burst}
+                "design": self.s.design, "clock": self.s.clock, "burst": self.s.burst, "ms_threads": self.threads}
 
     def decide(self, st: EntryState) -> ab_stats.PairedVerdict:
         """Return (and keep) the entry's verdict on the pairs so far: with ``clock='both'`` the worse of the wall

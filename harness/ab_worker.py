@@ -3,11 +3,11 @@
 Protocol (version ``PROTOCOL``), one JSON object per line each way; every reply has ``ok`` (and ``error`` if not):
   {"op": "hello"}                                   -> {"protocol": 1, "pid", "python", "mindspore", "numpy"}
   {"op": "prepare", "entry", "preset", "scale", "phase", "seed", "warmup", ["inject": fraction]}
-                                                    -> {"compile_s", "warm_median_s", "inject_reps"}
+                                                    -> {"compile_s", "warm_median_s", "inject"}
   {"op": "run", "entry", "k"}                       -> {"wall_s", "cpu_s", "injected_s": k floats each}
   {"op": "quit"}                                    -> {} and the process exits
-``inject`` (hidden; for calibration and tests) adds real numpy compute worth that fraction of the warm step
-median inside the timed region. Anything the code prints goes to stderr: stdout carries the protocol only.
+``inject`` (hidden; for calibration and tests) adds real numpy compute worth that fraction of each step's own
+time inside the timed region. Anything the code prints goes to stderr: stdout carries the protocol only.
 """
 from __future__ import annotations
 
@@ -61,31 +61,30 @@ def build_timed_step(preset: str, scale: int, phase: str, seed: int) -> TimedSte
     return TimedStep(st.compute_at(alphas[phase]), batches)
 
 
-def extra_compute(seconds: float) -> tuple[Callable[[], None], int]:
-    """Return (work, reps): a numpy matmul loop calibrated to take about ``seconds`` here, and its repetitions."""
+def injected_work(fraction: float) -> Callable[[float], None]:
+    """Return ``work(step_s)``: real compute (products of a 96x96 float32 matrix, numpy, one thread) that runs
+    until ``fraction * step_s`` seconds have passed, so each timed step takes ``1 + fraction`` times its own time.
+
+    Sized per step, not once: a fixed number of products took 0.6-4x its calibrated time beside the step, as the
+    other worker's load and the step's cache footprint changed its speed.
+    """
     import numpy as np
 
     a = np.random.default_rng(0).standard_normal((96, 96)).astype(np.float32)
-    per = []
-    for _ in range(5):  # the median of five short loops: robust to a neighbour's burst
-        t0 = time.perf_counter()
-        for _ in range(50):
-            a @ a
-        per.append((time.perf_counter() - t0) / 50)
-    reps = max(1, round(seconds / sorted(per)[2])) if seconds > 0 else 0
 
-    def work() -> None:
-        for _ in range(reps):
+    def work(step_s: float) -> None:
+        until = time.perf_counter() + fraction * step_s
+        while time.perf_counter() < until:
             a @ a
 
-    return work, reps
+    return work
 
 
 class Worker:
     """The worker's state: prepared entries and how to time them."""
 
     def __init__(self):
-        self.entries: dict[str, tuple[TimedStep, Callable[[], None]]] = {}
+        self.entries: dict[str, tuple[TimedStep, Callable[[float], None] | None]] = {}
         self.calls = 0
 
     def hello(self, req: dict) -> dict:
@@ -96,28 +95,27 @@ class Worker:
         return {"protocol": PROTOCOL, "pid": os.getpid(), "python": sys.version.split()[0],
                 "mindspore": mindspore.__version__, "numpy": numpy.__version__}
 
-    def _once(self, step: TimedStep, extra: Callable[[], None]) -> tuple[float, float, float]:
+    def _once(self, step: TimedStep, extra: Callable[[float], None] | None = None) -> tuple[float, float, float]:
         batch = step.batches[self.calls % len(step.batches)]
         self.calls += 1
         w0, c0 = time.perf_counter(), time.process_time()
         step.compute(batch)
         w1 = time.perf_counter()
-        extra()
+        if extra:
+            extra(w1 - w0)
         w2 = time.perf_counter()
         return w2 - w0, time.process_time() - c0, w2 - w1
 
     def prepare(self, req: dict) -> dict:
-        """Build, compile and warm up one entry (and calibrate its injected compute, if any)."""
+        """Build, compile and warm up one entry (with its injected compute, if any)."""
         step = build_timed_step(req["preset"], int(req["scale"]), req["phase"], int(req["seed"]))
-        none = lambda: None  # noqa: E731
-        compile_s = self._once(step, none)[0]
+        compile_s = self._once(step)[0]
         for _ in range(int(req.get("warmup", 5))):  # the first steps after a compile are slower: not measured
-            self._once(step, none)
-        warm = sorted(self._once(step, none)[0] for _ in range(5))
-        median = warm[len(warm) // 2]
-        extra, reps = extra_compute(float(req.get("inject", 0.0)) * median)
-        self.entries[req["entry"]] = (step, extra if reps else none)
-        return {"compile_s": compile_s, "warm_median_s": median, "inject_reps": reps}
+            self._once(step)
+        warm = sorted(self._once(step)[0] for _ in range(5))
+        inject = float(req.get("inject", 0.0))
+        self.entries[req["entry"]] = (step, injected_work(inject) if inject else None)
+        return {"compile_s": compile_s, "warm_median_s": warm[len(warm) // 2], "inject": inject}
 
     def run(self, req: dict) -> dict:
         """Time ``k`` steps of a prepared entry: wall and process-CPU seconds per step (and of the injected work)."""

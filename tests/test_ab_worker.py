@@ -23,10 +23,12 @@ def test_serve_reports_errors_and_keeps_serving_until_quit():
     assert "unknown op 'bogus'" in replies[0]["error"] and "KeyError" in replies[2]["error"]
 
 
-def test_extra_compute_repetitions_scale_with_the_asked_time():
-    _, none = ab_worker.extra_compute(0.0)
-    _, reps = ab_worker.extra_compute(0.02)
-    assert none == 0 and reps >= 1
+def test_injected_work_lasts_its_fraction_of_the_step(monkeypatch):
+    work = ab_worker.injected_work(0.1)
+    clock = iter(range(100))  # a fake clock: every read advances one second
+    monkeypatch.setattr(ab_worker.time, "perf_counter", lambda: next(clock))
+    work(40.0)  # 10% of a 40 s step: compute until 4 s have passed
+    assert next(clock) == 5  # read 0 sets the end at 4; reads 1, 2, 3 each run a product; read 4 ends the loop
 
 
 def code_repo(folder: Path) -> Path:
@@ -49,7 +51,7 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     out = tmp_path / "out"
     run = run_ab(base, head, [Entry(4, "stable", inject=0.1)], settings, out)
     (st,) = run.states
-    assert st.prepared["head"]["inject_reps"] > 0 and st.prepared["base"]["inject_reps"] == 0
+    assert st.prepared["head"]["inject"] == 0.1 and st.prepared["base"]["inject"] == 0
     assert len(st.samples[("base", "wall")]) == len(st.samples[("head", "cpu")]) == 4  # one block: 2 rounds x 2
     assert st.rounds == [0, 0, 1, 1]
     assert len(st.injected) == 4 and st.injected_fraction() > 0  # the head's extra work is timed apart too
