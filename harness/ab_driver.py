@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +76,7 @@ WORKER_BOOT = ("import runpy, sys, harness, mindspore\n"
 
 
 class WorkerProcess:
-    """One revision's ``harness.ab_worker``: same interpreter, the revision's code first on PYTHONPATH.
+    """One revision's ``harness.ab_worker``: the revision's interpreter, its code first on PYTHONPATH.
 
     ``threads`` is MindSpore's CPU thread count (0: its default, one per core). A duet worker pinned to one core
     runs one thread: two pool threads on one core spin against each other, which made steps 15-20% slower, and
@@ -90,7 +89,7 @@ class WorkerProcess:
                "OPENBLAS_NUM_THREADS": "1"}  # injected numpy work stays on the worker's own core
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER_BOOT, str(threads)], cwd=rev.path, env=env,
+        self.proc = subprocess.Popen([rev.python, "-c", WORKER_BOOT, str(threads)], cwd=rev.path, env=env,
                                      text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      start_new_session=True)  # Ctrl-C reaches the driver, which stops the worker
@@ -207,6 +206,7 @@ class ABRun:
         self.all_cores = set(os.sched_getaffinity(0))
         self.threads = 1 if self.cores else 0  # a worker pinned to one core runs one MindSpore thread
         self.workers: dict[str, WorkerProcess] = {}
+        self.versions: dict[str, dict] = {}  # per side, from its worker's hello: python, mindspore, numpy
         self.rounds = 0
 
     def _core_of(self, role: str, rnd: int) -> int | None:
@@ -224,6 +224,7 @@ class ABRun:
             hello = w.request("hello")
             if hello.get("protocol") != PROTOCOL:
                 raise CannotCompare(f"{role} worker speaks protocol {hello.get('protocol')}, this driver {PROTOCOL}")
+            self.versions[role] = {k: hello.get(k) for k in ("python", "mindspore", "numpy")}
         for st in self.states:
             e = st.entry
             for role, w in self.workers.items():
@@ -253,7 +254,7 @@ class ABRun:
         rows = []
         for role, (reply, core) in replies.items():
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
-                      **self.revs[role].labels(), "round": rnd, "entry_round": own_round, "block": own_round // 2,
+                      **self.revs[role].labels(), **self.versions[role], "round": rnd, "entry_round": own_round, "block": own_round // 2,
                       "pair_start": start, "core": core,
                       "design": self.s.design}
             for clock, metric in (("wall", "step_time"), ("cpu", "step_cpu_time")):

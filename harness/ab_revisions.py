@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -21,17 +23,36 @@ class CannotCompare(Exception):
 
 @dataclass(frozen=True)
 class Revision:
-    """One side of an A/B run: its role, the name asked for, the commit, whether edits are on top, its code."""
+    """One side of an A/B run: its role, the name asked for, the commit, whether edits are on top, its code, and
+    the Python interpreter (its environment: MindSpore and the other dependencies) that runs it."""
 
     role: str
     name: str
     commit: str
     dirty: bool
     path: Path | None  # None until checked out
+    python: str = sys.executable
 
     def labels(self) -> dict:
         """Return the record labels of this side."""
-        return {"role": self.role, "revision": self.name, "commit": self.commit, "dirty": self.dirty}
+        return {"role": self.role, "revision": self.name, "commit": self.commit, "dirty": self.dirty,
+                "python_executable": self.python}
+
+
+def interpreter(path: str | None, option: str) -> str:
+    """Return the Python interpreter ``path`` (None: this one) or raise ``CannotCompare`` naming ``option``."""
+    if path is None:
+        return sys.executable
+    found = shutil.which(path)
+    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
+        raise CannotCompare(f"{option} {path}: not an executable Python interpreter (give the python of an "
+                            f"environment with this project's dependencies, e.g. /envs/ms29/bin/python)")
+    return os.path.abspath(found)
+
+
+def same_environment(base: Revision, head: Revision) -> bool:
+    """Return True when both sides run under one interpreter (so their pinned dependencies must agree)."""
+    return os.path.realpath(base.python) == os.path.realpath(head.python)
 
 
 def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
@@ -78,13 +99,16 @@ def dependencies(text: str) -> dict:
 
 
 def check_same_dependencies(repo: Path, base: Revision, head: Revision) -> None:
-    """Raise ``CannotCompare`` when the two revisions pin different dependencies (one line naming them)."""
+    """Raise ``CannotCompare`` when the two revisions pin different dependencies (one line naming them) and run
+    in one environment; two environments (``--base-python`` / ``--head-python``) are compared as they are."""
+    if not same_environment(base, head):
+        return
     deps = [dependencies(pyproject_text(repo, None if r.path == repo else r.commit)) for r in (base, head)]
     if deps[0] != deps[1]:
         changed = sorted(k for k in deps[0] if deps[0][k] != deps[1][k])
         diff = "; ".join(f"{k}: {deps[0][k]} -> {deps[1][k]}" for k in changed)
         raise CannotCompare(f"pyproject.toml {', '.join(changed)} differ between {base.name} and {head.name} "
-                            f"({diff}); measure them in two environments")
+                            f"({diff}); measure them in two environments (--base-python / --head-python)")
 
 
 def check_has_worker(repo: Path, rev: Revision) -> None:
@@ -98,11 +122,12 @@ def check_has_worker(repo: Path, rev: Revision) -> None:
                             f"(no {WORKER_FILE}); it cannot be measured: choose a later base")
 
 
-def describe(repo: Path, rev: str | None, role: str) -> Revision:
-    """Return revision ``rev`` (None: the working tree, dirty when tracked files changed) before any checkout."""
+def describe(repo: Path, rev: str | None, role: str, python: str = sys.executable) -> Revision:
+    """Return revision ``rev`` (None: the working tree, dirty when tracked files changed) before any checkout,
+    run by the interpreter ``python``."""
     if rev is WORKING_TREE:
-        return Revision(role, "working tree", resolve(repo, "HEAD"), is_dirty(repo), repo)
-    return Revision(role, rev, resolve(repo, rev), False, None)
+        return Revision(role, "working tree", resolve(repo, "HEAD"), is_dirty(repo), repo, python)
+    return Revision(role, rev, resolve(repo, rev), False, None, python)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ def one_line_error(capsys, *needles):
     (["--base", "old"], ["predates the A/B worker protocol"]),
     ([], ["give --base"]),
     (["--base", "v1", "--entries", "16-stable"], ["SCALE:PHASE"]),
+    (["--base", "v1", "--head-python", "/no/such/python"], ["--head-python /no/such/python", "not an executable"]),
 ])
 def test_cannot_compare_or_usage_exits_2_with_one_line(repo, monkeypatch, capsys, argv, needles):  # noqa: F811
     monkeypatch.chdir(repo)

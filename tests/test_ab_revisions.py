@@ -1,5 +1,6 @@
 """A/B revision handling on a temporary git repo: dirty tree, unknown revisions, dependency changes, worktrees."""
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,18 @@ def test_dependency_change_is_refused_naming_the_pins(repo):
     with pytest.raises(revs.CannotCompare, match=r"dependencies differ.*pandas>=2.1,<3.*pandas>=3"):
         revs.check_same_dependencies(repo, base, head)
     revs.check_same_dependencies(repo, base, revs.describe(repo, None, "head"))  # same pins: accepted
+
+
+def test_two_environments_are_compared_whatever_their_pins(repo, tmp_path):
+    other = tmp_path / "python"  # another environment's interpreter: a different file, not a link to this one
+    other.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    other.chmod(0o755)
+    base = revs.describe(repo, "v1", "base")
+    head = revs.describe(repo, "deps", "head", revs.interpreter(str(other), "--head-python"))
+    assert not revs.same_environment(base, head) and head.labels()["python_executable"] == str(other)
+    revs.check_same_dependencies(repo, base, head)  # pins differ, environments differ: accepted
+    with pytest.raises(revs.CannotCompare, match="--base-python"):
+        revs.interpreter(str(tmp_path), "--base-python")  # a folder is not an interpreter
 
 
 def test_dependency_change_in_the_working_tree_is_seen(repo):

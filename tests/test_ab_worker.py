@@ -2,6 +2,7 @@
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,10 @@ def code_repo(folder: Path) -> Path:
 @pytest.mark.slow
 def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     repo = code_repo(tmp_path / "repo")
-    head = describe(repo, None, "head")
+    other = tmp_path / "python"  # the head runs in "another environment": an interpreter given by path
+    other.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    other.chmod(0o755)
+    head = describe(repo, None, "head", str(other))
     base = describe(repo, None, "base")
     settings = Settings(burst=2, min_blocks=1, max_blocks=1, budget_s=600)
     out = tmp_path / "out"
@@ -59,6 +63,8 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     records = RecordStore(out).read()
     steps = [r for r in records if r["metric"] == "step_time"]
     assert {r["labels"]["role"] for r in steps} == {"base", "head"}
+    assert {r["labels"]["python_executable"] for r in steps} == {sys.executable, str(other)}
+    assert {r["labels"]["mindspore"] for r in steps} == {"2.10.0"}  # each side's version, from its worker
     assert len({r["labels"]["core"] for r in steps}) == 2  # the sides swapped cores
     assert [r["labels"]["pair_start"] for r in steps if r["labels"]["role"] == "base"] == [0, 2]
     assert all(r["labels"]["commit"] == head.commit for r in steps)

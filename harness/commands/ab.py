@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import signal
 import sys
@@ -106,14 +107,15 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     try:
         repo = revs.repo_root(Path.cwd())
-        head = revs.describe(repo, args.head, "head")
-        base = head if args.calibrate is not None else revs.describe(repo, args.base, "base")
+        head = revs.describe(repo, args.head, "head", revs.interpreter(args.head_python, "--head-python"))
+        base = head if args.calibrate is not None else \
+            revs.describe(repo, args.base, "base", revs.interpreter(args.base_python, "--base-python"))
         revs.check_same_dependencies(repo, base, head)
         for r in (base, head):
             revs.check_has_worker(repo, r)
         with contextlib.ExitStack() as stack:
             head = stack.enter_context(revs.checkout(repo, head))
-            base = revs.Revision("base", head.name, head.commit, head.dirty, head.path) if args.calibrate is not None \
+            base = dataclasses.replace(head, role="base") if args.calibrate is not None \
                 else stack.enter_context(revs.checkout(repo, base))
             print(f"ab: base {base.name} {base.commit[:10]} | head {head.name} {head.commit[:10]}"
                   f"{' (dirty)' if head.dirty else ''} | {settings.design} design, {settings.clock} time, "
@@ -124,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if not revs.same_environment(result.revs["base"], result.revs["head"]):
+        print("environments: " + " | ".join(f"{role} {rev.python}: MindSpore {result.versions[role]['mindspore']}, "
+                                              f"numpy {result.versions[role]['numpy']}, "
+                                              f"Python {result.versions[role]['python']}"
+                                              for role, rev in result.revs.items()))
     print(result_table(result))
     verdict = overall(st.verdict.verdict for st in result.states)
     print(f"overall: {verdict} (threshold {settings.threshold:.0%}, {settings.design}/{settings.clock}, "
@@ -147,6 +154,11 @@ def register(subparsers) -> None:
                     "1 regression, 3 inconclusive after the budget, 2 usage error or cannot compare.")
     p.add_argument("--base", metavar="REV", help="base revision (commit, branch, tag)")
     p.add_argument("--head", metavar="REV", help="head revision (default: the working tree, marked dirty if edited)")
+    p.add_argument("--base-python", metavar="PATH",
+                   help="interpreter whose environment runs the base (default: this one); with --head-python, "
+                        "compares two environments, e.g. two MindSpore versions, on one revision or two (their "
+                        "pyproject pins are then not required to agree); each needs this project's dependencies")
+    p.add_argument("--head-python", metavar="PATH", help="interpreter whose environment runs the head (default: this one)")
     p.add_argument("--gate-file", metavar="FILE",
                    help="YAML with base, entries, max_slowdown, budget_s, preset, burst, min_blocks (e.g. "
                         "reports/baselines/gate.yaml); options given here win")
