@@ -206,6 +206,7 @@ class ABRun:
         self.all_cores = set(os.sched_getaffinity(0))
         self.threads = 1 if self.cores else 0  # a worker pinned to one core runs one MindSpore thread
         self.workers: dict[str, WorkerProcess] = {}
+        self.summary: list[dict] = []  # the ``ab_ratio`` records, once sampling is done
         self.versions: dict[str, dict] = {}  # per side, from its worker's hello: python, mindspore, numpy
         self.rounds = 0
 
@@ -336,7 +337,8 @@ def run_ab(base: Revision, head: Revision, entries: list[Entry], settings: Setti
     try:
         run.start()
         run.sample(deadline, progress)
-        run.store.append(run.summary_records())
+        run.summary = run.summary_records()
+        run.store.append(run.summary)
         graceful = True
         return run
     finally:

@@ -1,12 +1,12 @@
 """``pgan-harness ab``: usage and cannot-compare cases exit 2 with one line; verdicts map to exit codes 0/1/3."""
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from harness import ab_stats
-from harness.ab_driver import Entry, EntryState, Settings
+from harness.ab_driver import ABRun, Entry, EntryState, Settings
+from harness.ab_revisions import Revision
 from harness.cli import main
 from harness.commands import ab as ab_cmd
 from harness.stats import INCONCLUSIVE, NO_CHANGE, REGRESSED
@@ -56,7 +56,12 @@ def fake_run(verdicts: list[str], inject: float = 0.0):
         st.verdict = ab_stats.decide(d, 0.05)
         assert st.verdict.verdict == v
         states.append(st)
-    return SimpleNamespace(states=states, s=Settings())
+    run = object.__new__(ABRun)  # a finished run without workers: what ``ab`` prints comes from its records
+    commit = "0123456789" * 4
+    run.states, run.s, run.run_id, run.meta, run.threads, run.versions = states, Settings(), "r", {}, 1, {}
+    run.revs = {role: Revision(role, role, commit, False, None) for role in ("base", "head")}
+    run.summary = run.summary_records()
+    return run
 
 
 @pytest.mark.parametrize("verdicts, code", [([NO_CHANGE, NO_CHANGE], 0), ([NO_CHANGE, REGRESSED], 1),
@@ -67,6 +72,8 @@ def test_exit_code_is_the_worst_entrys(repo, monkeypatch, capsys, verdicts, code
     assert main(["ab", "--base", "v1", "--entries", "4:stable"]) == code
     out = capsys.readouterr().out
     assert "MDE95" in out and f"overall: {ab_stats.overall(verdicts)}" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 4 ") or line.startswith("| 8 ")]
+    assert [row.rstrip(" |").split("| ")[-1].strip() for row in rows] == verdicts  # one table row per entry
 
 
 @pytest.mark.parametrize("verdicts, code", [([NO_CHANGE, REGRESSED], 0), ([REGRESSED, REGRESSED], 1),

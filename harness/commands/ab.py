@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import math
 import signal
 import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from .. import ab_revisions as revs
 from ..ab_driver import CLOCKS, DESIGNS, Entry, Settings, WorkerError, parse_entry, preset_entries, run_ab
 from ..ab_stats import EXIT_CODES, overall
+from ..ab_table import ab_table
 from ..stats import REGRESSED
 from .gate import percent
 
@@ -49,24 +48,6 @@ def apply_gate_file(args: argparse.Namespace) -> None:
             elif key == "entries":
                 value = [str(v) for v in value]
             setattr(args, attr, value)
-
-
-def result_table(run) -> str:
-    """Return the per-entry result table (clock judged, medians in ms, ratio with CI, p, blocks, MDE, verdict)."""
-    rows = []
-    for st in run.states:
-        base, head = st.pairs(st.clock)
-        v = st.verdict
-        rows.append({"scale": st.entry.scale, "phase": st.entry.phase, "clock": st.clock,
-                     **({"inject (realised)": f"{st.entry.inject:.0%} ({st.injected_fraction():.1%})"}
-                        if any(s.entry.inject for s in run.states) else {}),
-                     "base ms": f"{1e3 * pd.Series(base, dtype=float).median():.1f}",
-                     "head ms": f"{1e3 * pd.Series(head, dtype=float).median():.1f}",
-                     "ratio [95% CI]": f"{v.ratio:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]" if math.isfinite(v.ratio)
-                     else "-",
-                     "p": f"{v.pvalue:.2g}", "blocks": v.n, "MDE95": f"{v.mde:.1%}" if math.isfinite(v.mde) else "-",
-                     "verdict": v.verdict})
-    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
 
 
 def calibration_code(run) -> int:
@@ -131,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                                               f"numpy {result.versions[role]['numpy']}, "
                                               f"Python {result.versions[role]['python']}"
                                               for role, rev in result.revs.items()))
-    print(result_table(result))
+    print(ab_table(result.summary).to_markdown(index=False, disable_numparse=True))
     verdict = overall(st.verdict.verdict for st in result.states)
     print(f"overall: {verdict} (threshold {settings.threshold:.0%}, {settings.design}/{settings.clock}, "
           f"{time.monotonic() - t0:.0f} s; records in {Path(args.out) / 'records.jsonl'})")
