@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from harness.peak import nominal_peak
 from harness.registry import rebind
 from harness.runner import run_scenario
 from harness.scenarios.common import resolve_config
@@ -50,8 +51,10 @@ def test_full_width_iteration(benchmark, bench_ctx, scale_index, rounds, full_wi
         compile_s = time.perf_counter() - t0
         benchmark.pedantic(lambda: compute(real), rounds=max(2, rounds // 3), warmup_rounds=1, iterations=1)
         med = benchmark.stats.stats.median
+        peak, derivation = nominal_peak(ctx.meta)
         benchmark.extra_info.update(scale=st.scale, batch_size=cfg.batch_size, median_step_s=med,
-                                    images_per_s=cfg.batch_size / med, flops_per_s=st.flops / med)
+                                    images_per_s=cfg.batch_size / med, flops_per_s=st.flops / med,
+                                    peak_fraction=st.flops / med / peak if peak else None, peak=derivation)
         ctx.emit(phase_records(ctx, st, "stable", 0.0, list(benchmark.stats.stats.data))
                  + [compile_record(ctx, st, compile_s)])
         return
