@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .records import collect_meta, make_record, new_run_id, summarize
+from .machine import collect_meta
+from .records import make_record, new_run_id, summarize
 
 SOURCES = {"modelzoo": "modelzoo-log", "pytorch-gan-zoo": "pytorch-gan-zoo-log", "modelzoo-310": "modelzoo-310"}
 FORMATS = tuple(SOURCES)
