@@ -10,7 +10,10 @@ from .baseline_files import FORMAT
 from .errors import BadInput
 from .records import utc_now
 
-# Canonical row key -> the row names cards use (compared lower-cased with whitespace removed).
+CARD_LOG_EVERY = 100  # the ModelZoo logs the loss of one step every 100 steps (the card's loss ranges are those)
+
+# Canonical row key -> the row names cards use (compared lower-cased with whitespace removed); the first is the
+# Chinese card's label, which the report's card table uses for a row the card lacks.
 ROW_NAMES = {
     "model_version": ("模型版本", "Model Version"),
     "resource": ("资源", "Resource", "Resources"),
@@ -27,6 +30,7 @@ ROW_NAMES = {
     "checkpoint": ("微调检查点", "Checkpoint for Fine tuning"),
     "scripts": ("脚本", "Scripts", "Script"),
     "ms_ssim": ("MS-SSIM",),
+    "schedule": ("训练计划 (schedule)", "Schedule"),  # not on the card: the report checks the card against it
 }
 HEADER_NAMES = ("参数", "Parameters", "Parameter")
 DEVICE_KINDS = ("Ascend", "GPU", "CPU")
