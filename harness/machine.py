@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pgan_ref._env import speed_env
 
+from .schema import dig
+
 
 def _git(*args: str) -> str | None:
     try:
@@ -61,15 +63,9 @@ FINGERPRINT_FIELDS = ("device", "device_count", "cpu.brand", "cpu.arch", "cpu.co
                       "memory_gib", "mindspore", "cann", "env.ONEDNN_MAX_CPU_ISA")
 
 
-def _dig(d: dict, dotted: str):
-    for part in dotted.split("."):
-        d = d.get(part) if isinstance(d, dict) else None
-    return d
-
-
 def machine_fields(meta: dict) -> dict:
     """Return the non-volatile machine-identifying fields of a record's ``meta``."""
-    return {f: _dig(meta, f) for f in FINGERPRINT_FIELDS}
+    return {f: dig(meta, f) for f in FINGERPRINT_FIELDS}
 
 
 def fingerprint(meta: dict) -> str:

@@ -13,7 +13,8 @@ SCHEMA_VERSION = 2
 CI_PATHS_V1 = ("ci", "params.ci", "params.fid_bootstrap.ci", "labels.fid_bootstrap.ci")  # first found wins
 
 
-def _dig(d: dict, dotted: str):
+def dig(d: dict, dotted: str):
+    """Return the value at a dotted path of nested dicts ('params.fid_bootstrap.ci'), None where it is absent."""
     for part in dotted.split("."):
         d = d.get(part) if isinstance(d, dict) else None
     return d
@@ -21,7 +22,7 @@ def _dig(d: dict, dotted: str):
 
 def _v1_to_v2(rec: dict) -> dict:
     """Return a schema-1 record as schema 2: the CI found in the old places moved to ``ci``."""
-    ci = next((_dig(rec, p) for p in CI_PATHS_V1 if _dig(rec, p)), None)
+    ci = next((dig(rec, p) for p in CI_PATHS_V1 if dig(rec, p)), None)
     out = {k: v for k, v in rec.items() if k != "ci"}
     if ci:
         out["ci"] = [float(ci[0]), float(ci[1])]
