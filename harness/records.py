@@ -36,7 +36,7 @@ import numpy as np
 from pgan_ref.fileio import append_lines
 
 from .errors import BadInput
-from .schema import READABLE_SCHEMAS, SCHEMA_VERSION
+from .schema import READABLE_SCHEMAS, SCHEMA_VERSION, Record
 
 RECORDS_FILE = "records.jsonl"
 
@@ -120,18 +120,14 @@ def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: fl
                 params: dict | None = None, config_hash: str | None = None, seeds: dict | None = None,
                 flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None,
                 ci: tuple[float, float] | None = None) -> dict:
-    """Return one record; ``stats`` are computed from ``samples`` when there are any, ``ci`` kept when given."""
-    rec = {"schema": SCHEMA_VERSION, "run_id": run_id, "scenario": scenario, "source": source,
-           "metric": metric, "unit": unit, "value": None if value is None else float(value),
-           "labels": labels or {}, "params": params or {}, "config_hash": config_hash,
-           "seeds": seeds or {}, "flags": list(flags), "meta": meta,
-           "time_start": time_start or utc_now(), "time_end": time_end or utc_now()}
-    if samples is not None:
-        rec["samples"] = [float(s) for s in samples]
-        rec["stats"] = summarize(rec["samples"])
-    if ci is not None:
-        rec["ci"] = [float(ci[0]), float(ci[1])]
-    return rec
+    """Return one record as stored; ``stats`` are computed from ``samples`` when there are any, ``ci`` kept if given."""
+    samples = None if samples is None else tuple(float(s) for s in samples)
+    return Record(run_id=run_id, scenario=scenario, source=source, metric=metric, unit=unit,
+                  value=None if value is None else float(value), meta=meta, samples=samples,
+                  stats=None if samples is None else summarize(samples), labels=labels or {}, params=params or {},
+                  ci=None if ci is None else (float(ci[0]), float(ci[1])), flags=tuple(flags),
+                  config_hash=config_hash, seeds=seeds or {}, time_start=time_start or utc_now(),
+                  time_end=time_end or utc_now()).to_dict()
 
 
 def _json_default(o):

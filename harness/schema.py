@@ -42,7 +42,7 @@ def migrate(rec: dict) -> dict:
 
 @dataclass(frozen=True)
 class Record:
-    """One measurement with fixed places for what readers look up (from ``Record.from_dict``)."""
+    """One measurement with a fixed place for each part (``make_record`` builds one; readers use ``from_dict``)."""
 
     run_id: str
     scenario: str
@@ -50,27 +50,50 @@ class Record:
     metric: str
     unit: str
     value: float | None
-    samples: tuple[float, ...] = ()  # the raw samples in measurement order; () when only a value was recorded
-    stats: dict = field(default_factory=dict)
-    labels: dict = field(default_factory=dict)
+    meta: dict
+    samples: tuple[float, ...] | None = None  # the raw samples in measurement order; None when only a value
+    stats: dict | None = None  # summary statistics of ``samples``
+    labels: dict = field(default_factory=dict)  # where it was measured (identity); list values are per sample
     params: dict = field(default_factory=dict)
-    manifest: dict | None = None  # the FID / quality protocol manifest (labels first, then params)
     ci: tuple[float, float] | None = None  # the confidence interval of ``value``
     flags: tuple[str, ...] = ()
-    meta: dict = field(default_factory=dict)
+    config_hash: str | None = None
+    seeds: dict = field(default_factory=dict)
     time_start: str | None = None
+    time_end: str | None = None
+    schema: int = SCHEMA_VERSION
 
     @classmethod
     def from_dict(cls, rec: dict) -> "Record":
         """Return the typed record of a stored dict of any readable schema (migrated first)."""
         rec = migrate(rec)
-        labels, params = rec.get("labels") or {}, rec.get("params") or {}
+        samples = rec.get("samples")
         return cls(run_id=rec["run_id"], scenario=rec["scenario"], source=rec["source"], metric=rec["metric"],
-                   unit=rec["unit"], value=rec.get("value"), samples=tuple(rec.get("samples") or ()),
-                   stats=rec.get("stats") or {}, labels=labels, params=params,
-                   manifest=labels.get("manifest") or params.get("manifest") or None,
+                   unit=rec["unit"], value=rec.get("value"), meta=rec.get("meta") or {},
+                   samples=None if samples is None else tuple(samples), stats=rec.get("stats"),
+                   labels=rec.get("labels") or {}, params=rec.get("params") or {},
                    ci=tuple(rec["ci"]) if rec.get("ci") else None, flags=tuple(rec.get("flags") or ()),
-                   meta=rec.get("meta") or {}, time_start=rec.get("time_start"))
+                   config_hash=rec.get("config_hash"), seeds=rec.get("seeds") or {},
+                   time_start=rec.get("time_start"), time_end=rec.get("time_end"))
+
+    def to_dict(self) -> dict:
+        """Return the record as the dict stored (one JSON line); optional parts only when present."""
+        rec = {"schema": self.schema, "run_id": self.run_id, "scenario": self.scenario, "source": self.source,
+               "metric": self.metric, "unit": self.unit, "value": self.value, "labels": self.labels,
+               "params": self.params, "config_hash": self.config_hash, "seeds": self.seeds, "flags": list(self.flags),
+               "meta": self.meta, "time_start": self.time_start, "time_end": self.time_end}
+        if self.samples is not None:
+            rec["samples"] = list(self.samples)
+        if self.stats is not None:
+            rec["stats"] = self.stats
+        if self.ci is not None:
+            rec["ci"] = list(self.ci)
+        return rec
+
+    @property
+    def manifest(self) -> dict | None:
+        """Return the FID / quality protocol manifest: in ``labels`` (schema-1 records may have it in ``params``)."""
+        return self.labels.get("manifest") or self.params.get("manifest") or None
 
     @property
     def observations(self) -> list[float]:

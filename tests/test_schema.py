@@ -47,6 +47,7 @@ def test_migration_moves_the_ci_of_schema_1_to_its_one_place(place, expected):
     assert old == kept  # the stored record is not changed
     assert new["schema"] == SCHEMA_VERSION and (tuple(new["ci"]) if "ci" in new else None) == expected
     assert Record.from_dict(old).ci == expected
+    assert Record.from_dict(old).to_dict() == new  # a migrated record is stored as schema 2
 
 
 def test_schema_2_records_keep_ci_and_pass_the_reader():
@@ -55,7 +56,8 @@ def test_schema_2_records_keep_ci_and_pass_the_reader():
     read, problem = record_problem(json.dumps(rec).encode())
     assert problem is None and read["schema"] == 2 == SCHEMA_VERSION
     t = Record.from_dict(read)
-    assert t.ci == (1.0, 2.0) and t.manifest == {"n": 3} and t.observations == [1.5] and t.samples == ()
+    assert t.ci == (1.0, 2.0) and t.manifest == {"n": 3} and t.observations == [1.5] and t.samples is None
+    assert Record.from_dict(read).to_dict() == read  # the stored dict is the typed record's
     bad = dict(rec, ci="wide")
     assert "'ci' is str" in record_problem(json.dumps(bad).encode())[1]
 
