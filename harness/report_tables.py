@@ -262,7 +262,7 @@ def quality_table(df: pd.DataFrame) -> pd.DataFrame:
                      "images seen": lab.get("images_seen"), "value": r.value, "n": lab.get("n"),
                      "pairs": lab.get("pairs", "—"), "manifest sha256": manifest_sha256(manifest)[:12],
                      "flags": ", ".join(r["flags"] + quality_flags(r.metric, lab.get("n"), manifest))})
-    return pd.DataFrame(rows).sortdistinct(["metric", "images seen"], kind="stable") if rows else pd.DataFrame()
+    return pd.DataFrame(rows).sort_values(["metric", "images seen"], kind="stable") if rows else pd.DataFrame()
 
 
 def fid_table(df: pd.DataFrame) -> pd.DataFrame:
