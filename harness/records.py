@@ -1,4 +1,4 @@
-"""Measurement records: the schema, run metadata, and the append-only JSON-lines store.
+"""Measurement records: building one (schema 2), checking a stored line, and the append-only JSON-lines store.
 
 One record is one measurement (a dict, one JSON line in ``{out}/records.jsonl``):
 

@@ -1,4 +1,4 @@
-"""The record schema: its version, the migration of older records, and the typed ``Record`` readers use.
+"""The record schema: its version, the migration of older records, and the typed ``Record`` (built and read).
 
 Schema 2 (written since issue 11) has one fixed place for a value's confidence interval, the top-level
 ``ci: [low, high]`` (absent when none was computed). Schema 1 records kept it in one of several places
