@@ -15,8 +15,9 @@ import numpy as np
 from . import ab_stats
 from .ab_revisions import CannotCompare, Revision
 from .ab_worker import PROTOCOL
-from .records import RecordStore, collect_meta, make_record, new_run_id, summarize
-from .stats import INCONCLUSIVE
+from .machine import collect_meta
+from .records import RecordStore, make_record, new_run_id, summarize
+from .verdicts import SEVERITY, Verdict
 
 DESIGNS = ("duet", "alternate")
 CLOCKS = ("wall", "cpu")  # recorded; the verdict judges one of them or "both" (the worse verdict of the two)
@@ -282,7 +283,7 @@ class ABRun:
         clocks = ("cpu", "wall") if self.s.clock == "both" else (self.s.clock,)
         verdicts = [ab_stats.decide(st.block_log_ratios(c), self.s.threshold, self.s.alpha, self.s.min_blocks)
                     for c in clocks]
-        worst = min(range(len(clocks)), key=lambda i: ab_stats.SEVERITY.index(verdicts[i].verdict))
+        worst = min(range(len(clocks)), key=lambda i: SEVERITY.index(verdicts[i].verdict))
         # a slowdown is found when either clock finds it: the smaller MDE is the gate's
         st.verdict = dataclasses.replace(verdicts[worst], mde=min(v.mde for v in verdicts))
         st.clock = clocks[worst]
@@ -295,7 +296,7 @@ class ABRun:
             for st in list(open_):
                 self._record_round(st, self.rounds, self._round(st, self.rounds))
                 v = self.decide(st)
-                if v.verdict != INCONCLUSIVE or v.n >= self.s.max_blocks:
+                if v.verdict != Verdict.INCONCLUSIVE or v.n >= self.s.max_blocks:
                     open_.remove(st)
                 if progress:
                     progress(st)

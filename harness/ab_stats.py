@@ -8,12 +8,12 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import stats as _st
 
-from .stats import IMPROVED, INCONCLUSIVE, NO_CHANGE, REGRESSED, finite
+from .stats import finite
+from .verdicts import SEVERITY, Verdict, worst
 
 POWER = 0.95
 SE_MEDIAN = math.sqrt(math.pi / 2)  # se(median) / se(mean) for normal data, n large
 WILCOXON_ARE = 3 / math.pi  # asymptotic relative efficiency of the signed-rank test vs the t-test (normal data)
-SEVERITY = (REGRESSED, INCONCLUSIVE, NO_CHANGE, IMPROVED)  # worst first: the overall verdict is the worst entry's
 
 
 def log_ratios(base: Sequence[float], head: Sequence[float]) -> np.ndarray:
@@ -90,7 +90,7 @@ def mde(sigma: float, n: int, threshold: float, alpha: float, power: float = POW
 class PairedVerdict:
     """The verdict on one entry's paired samples (ratio = head / base; higher = slower)."""
 
-    verdict: str
+    verdict: Verdict
     ratio: float
     ci_low: float
     ci_high: float
@@ -124,19 +124,15 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
                mde=mde(sigma, d.size, threshold, alpha), threshold=threshold)
     upper, lower = 1 + threshold, 1 / (1 + threshold)
     if d.size < min_n:
-        return PairedVerdict(INCONCLUSIVE, reason=f"{d.size} paired values < {min_n}", **out)
+        return PairedVerdict(Verdict.INCONCLUSIVE, reason=f"{d.size} paired values < {min_n}", **out)
     if ((ratio > upper and lo > 1) or (ratio < lower and hi < 1)) and p < alpha:
-        return PairedVerdict(REGRESSED if slower else IMPROVED,
+        return PairedVerdict(Verdict.REGRESSED if slower else Verdict.IMPROVED,
                              reason=f"{ratio - 1:+.1%} beyond {threshold:.1%}, p={p:.2g} < {alpha:g}", **out)
     if lower < lo and hi < upper:
-        return PairedVerdict(NO_CHANGE, reason=f"CI {lo:.3f}..{hi:.3f} within +-{threshold:.1%}", **out)
-    return PairedVerdict(INCONCLUSIVE, reason=f"CI {lo:.3f}..{hi:.3f} crosses a bound, p={p:.2g}", **out)
+        return PairedVerdict(Verdict.NO_CHANGE, reason=f"CI {lo:.3f}..{hi:.3f} within +-{threshold:.1%}", **out)
+    return PairedVerdict(Verdict.INCONCLUSIVE, reason=f"CI {lo:.3f}..{hi:.3f} crosses a bound, p={p:.2g}", **out)
 
 
-def overall(verdicts: Iterable[str]) -> str:
+def overall(verdicts: Iterable[Verdict]) -> Verdict:
     """Return the worst of the entries' verdicts (regressed > inconclusive > no change > improved)."""
-    vs = list(verdicts)
-    return next((v for v in SEVERITY if v in vs), INCONCLUSIVE)
-
-
-EXIT_CODES = {REGRESSED: 1, INCONCLUSIVE: 3, NO_CHANGE: 0, IMPROVED: 0}
+    return worst(verdicts, SEVERITY)

@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .records import collect_meta, make_record, new_run_id, summarize
+from .machine import collect_meta
+from .modelcard import CARD_LOG_EVERY
+from .records import make_record, new_run_id, summarize
 
 SOURCES = {"modelzoo": "modelzoo-log", "pytorch-gan-zoo": "pytorch-gan-zoo-log", "modelzoo-310": "modelzoo-310"}
 FORMATS = tuple(SOURCES)
@@ -52,7 +54,7 @@ DEFAULT_BATCH_SIZE = {"modelzoo": 16, "pytorch-gan-zoo": 16, "modelzoo-310": 64}
 UNITS = ("auto", "old", "new")
 OLD_UNITS_MAX_SECONDS = 10.0
 TRAIN_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-LOSS_SAMPLING = "every 100 steps, single-step values"
+LOSS_SAMPLING = f"every {CARD_LOG_EVERY} steps, single-step values"
 EXAMPLES = 3
 
 _NUM = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"

@@ -20,7 +20,7 @@ Each host judges only its own ranks. msrun starts a scheduler on every host wher
 local address; on loopback the second one fails to bind (its msrun exits 1) while the ranks succeed,
 which is one reason success is read from the result files rather than from msrun's exit code.
 
-Worker side: ``rank, size = distributed_context()`` first, ``worker_done(results_dir, **info)`` last.
+Worker side: ``rank, size = pgan_ref.device.setup(device)`` first, ``worker_done(results_dir, **info)`` last.
 Logs: ``{log_dir}/worker_{rank}.log`` and ``scheduler.log`` (msrun's), ``msrun.log`` (msrun's own output).
 Every process of a launch carries ``PGAN_LAUNCH_ID`` in its environment, by which leftovers are found:
 the launcher stops them when it ends (also on SIGINT or SIGTERM), and a supervising ``harness.reaper``
@@ -58,16 +58,6 @@ class LaunchError(RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------- worker
-
-
-def distributed_context() -> tuple[int, int]:
-    """Return ``(rank, group_size)``: after ``mindspore.communication.init()`` under msrun, else ``(0, 1)``."""
-    if not os.environ.get("MS_ROLE"):
-        return 0, 1
-    from mindspore.communication import init
-
-    init()  # the scheduler process (MS_ROLE=MS_SCHED) serves the cluster here and exits
-    return int(os.environ["RANK_ID"]), int(os.environ["MS_WORKER_NUM"])
 
 
 def worker_done(results_dir: str | Path, status: str = "ok", **info) -> Path:

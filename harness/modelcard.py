@@ -1,20 +1,19 @@
-"""Baseline files: ModelZoo model-card tables parsed into claims, and the baseline file format (YAML/JSON)."""
+"""ModelZoo model cards: their performance tables parsed into claims, and the card facts the report relies on."""
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import re
 from pathlib import Path
 
-import yaml
-
+from .baseline_files import FORMAT
 from .errors import BadInput
-from .records import NUMBER, NumberList, field_problem, utc_now
+from .records import utc_now
 
-FORMAT = "pgan-harness-baseline/1"
+CARD_LOG_EVERY = 100  # the ModelZoo logs the loss of one step every 100 steps (the card's loss ranges are those)
 
-# Canonical row key -> the row names cards use (compared lower-cased with whitespace removed).
+# Canonical row key -> the row names cards use (compared lower-cased with whitespace removed); the first is the
+# Chinese card's label, which the report's card table uses for a row the card lacks.
 ROW_NAMES = {
     "model_version": ("模型版本", "Model Version"),
     "resource": ("资源", "Resource", "Resources"),
@@ -31,6 +30,7 @@ ROW_NAMES = {
     "checkpoint": ("微调检查点", "Checkpoint for Fine tuning"),
     "scripts": ("脚本", "Scripts", "Script"),
     "ms_ssim": ("MS-SSIM",),
+    "schedule": ("训练计划 (schedule)", "Schedule"),  # not on the card: the report checks the card against it
 }
 HEADER_NAMES = ("参数", "Parameters", "Parameter")
 DEVICE_KINDS = ("Ascend", "GPU", "CPU")
@@ -283,63 +283,3 @@ def card_claims(baseline: dict, device: str | None = None) -> dict:
                 return {**column["claims"], "device": column["device"], "column": column["name"],
                         "rows": column["rows"], "title": table["title"], "header": table["header"]}
     return {}
-
-
-def save_baseline(data: dict, path: str | Path) -> Path:
-    """Write a baseline file (YAML for .yaml/.yml, JSON otherwise); return its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix in (".yaml", ".yml"):
-        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    else:
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    return path
-
-
-# Per kind of baseline file: the fields its readers use, the list of items and their fields, the command writing it.
-KINDS = {"model-card": ({"tables": list}, "tables", {"title": str, "columns": list},
-                        "`pgan-harness baseline --from-model-card`"),
-         "measured": ({"entries": list, "machine_fingerprint": str, "machine": dict, "protocol": dict}, "entries",
-                      {"scenario": str, "metric": str, "unit": str, "labels": dict, "samples": NumberList},
-                      "`pgan-harness baseline --from-results`"),
-         "calibration": ({"entries": list, "machine_fingerprint": list, "k": NUMBER,
-                          "noise_overall": NUMBER}, "entries", {"key": str, "noise": NUMBER},
-                         "`pgan-harness calibrate`")}
-
-
-def _shape_problem(data: dict, kind: str) -> str | None:
-    """Return what is wrong with the shape of a baseline of ``kind`` (fields, then each item), else None."""
-    fields, items, item_fields, _ = KINDS[kind]
-    problem = field_problem(data, fields)
-    for i, item in enumerate([] if problem else data[items]):
-        problem = "not a mapping" if not isinstance(item, dict) else field_problem(item, item_fields)
-        if problem:
-            return f"{items}[{i}]: {problem}"
-    return problem
-
-
-def load_baseline(path: str | Path, kind: str | None = None) -> dict:
-    """Return the contents of a baseline file written by ``save_baseline`` (of ``kind`` if given).
-
-    A missing, unreadable, truncated or malformed file, another format or kind, or missing fields raise BadInput.
-    """
-    path = Path(path)
-    expected = f"a pgan-harness baseline file (format {FORMAT!r}" + (f", kind {kind!r} from {KINDS[kind][3]})"
-                                                                       if kind else ")")
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read ({e.strerror or e}); expected {expected}") from None
-    except (UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
-        reason = str(e).splitlines()[0]
-        raise BadInput(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'} ({reason}); "
-                       f"expected {expected}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise BadInput(f"{path}: not {expected}")
-    if kind and data.get("kind") != kind:
-        raise BadInput(f"{path}: a {data.get('kind')!r} baseline; expected {expected}")
-    problem = _shape_problem(data, data["kind"]) if data.get("kind") in KINDS else None
-    if problem:
-        raise BadInput(f"{path}: {problem}; expected {expected}")
-    return data

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .modelcard import CARD_LOG_EVERY  # noqa: E402
+
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,7 @@ def loss_plot(losses: pd.DataFrame, path: Path, card: dict | None = None) -> Pat
             offset += ys.size
         if card and card.get(metric):
             ax.axhspan(*card[metric], color="grey", alpha=0.15, label="card range")
-        ax.set_title(f"{metric} (dots: the card's one value per 100 steps)", fontsize="medium")
+        ax.set_title(f"{metric} (dots: the card's one value per {CARD_LOG_EVERY} steps)", fontsize="medium")
         ax.set_xlabel("recorded step (scales concatenated)")
         ax.legend(fontsize="small")
     return _save(fig, path)

@@ -1,8 +1,8 @@
-"""Measurement records: the schema, run metadata, and the append-only JSON-lines store.
+"""Measurement records: building one (schema 2), checking a stored line, and the append-only JSON-lines store.
 
 One record is one measurement (a dict, one JSON line in ``{out}/records.jsonl``):
 
-    schema        1
+    schema        2 (``harness.schema``: version, migration of schema-1 records, the typed ``Record``)
     run_id        "20261126T130501Z-3f2a9c" (one per harness invocation; all ranks share it)
     scenario      "step-time" | "loss-ranges" | "fid" | "mindir-latency" | "ingest" | "bench" ...
     source        "harness" | "modelzoo-log" | "modelzoo-310" | "pytorch-gan-zoo-log" | "pytest-benchmark"
@@ -16,36 +16,28 @@ One record is one measurement (a dict, one JSON line in ``{out}/records.jsonl``)
     params        the scenario's parameters (preset, variant, device, devices, overrides...)
     config_hash   sha256 of the resolved training config, or null
     seeds         {"run": int, ...} or {}
+    ci            [low, high]: the confidence interval of ``value``, or absent
     flags         ["one-sample", "old-units", ...]
-    meta          run metadata (see ``collect_meta``): device, versions, git, cpu, env, fingerprint
+    meta          run metadata (see ``harness.machine.collect_meta``): device, versions, git, cpu, env, fingerprint
     time_start / time_end   ISO-8601 UTC
 """
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import hashlib
-import importlib.metadata
 import json
 import math
-import os
-import platform
 import secrets
-import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
-from pgan_ref._env import speed_env
 from pgan_ref.fileio import append_lines
 
 from .errors import BadInput
+from .schema import READABLE_SCHEMAS, SCHEMA_VERSION, Record
 
-SCHEMA_VERSION = 1
-READABLE_SCHEMAS = (1,)  # the current schema and the older ones this reader still understands (none older yet)
 RECORDS_FILE = "records.jsonl"
 
 
@@ -58,7 +50,7 @@ NUMBER = (int, float)
 REQUIRED_FIELDS = {"schema": int, "run_id": str, "scenario": str, "source": str, "metric": str, "unit": str,
                    "value": (*NUMBER, type(None)), "meta": dict}
 OPTIONAL_FIELDS = {"labels": dict, "params": dict, "seeds": dict, "flags": list, "stats": dict,
-                   "samples": NumberList}
+                   "samples": NumberList, "ci": NumberList}
 
 
 def _type_ok(value, kind) -> bool:
@@ -123,99 +115,19 @@ def summarize(samples: Iterable[float]) -> dict:
             "min": float(a.min()), "max": float(a.max()), "mean": float(a.mean())}
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def _pkg_version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _cann_version() -> str | None:
-    """Return the CANN toolkit version where an Ascend software stack is installed, else None."""
-    roots = [os.environ.get("ASCEND_TOOLKIT_HOME"), os.environ.get("ASCEND_HOME_PATH"),
-             "/usr/local/Ascend/ascend-toolkit/latest"]
-    for root in filter(None, roots):
-        for info in Path(root).glob("*/ascend_toolkit_install.info"):
-            for line in info.read_text(errors="replace").splitlines():
-                if line.startswith("version="):
-                    return line.split("=", 1)[1].strip()
-    return None
-
-
-@functools.lru_cache(maxsize=1)
-def _cpu_info() -> dict:
-    import cpuinfo  # py-cpuinfo; slow (~1 s), so asked once per process
-
-    info = cpuinfo.get_cpu_info()
-    flags = sorted(info.get("flags", []))
-    return {"brand": info.get("brand_raw"), "arch": info.get("arch"), "count": info.get("count"),
-            "vendor": info.get("vendor_id_raw"), "l2_cache_size": info.get("l2_cache_size"),
-            "l3_cache_size": info.get("l3_cache_size"), "hz_advertised": info.get("hz_advertised_friendly"),
-            "hz_actual": info.get("hz_actual_friendly"),
-            "flags_sha256": hashlib.sha256(" ".join(flags).encode()).hexdigest()[:16],
-            "avx512": any(f.startswith("avx512") for f in flags), "avx2": "avx2" in flags}
-
-
-# Fields that identify a machine for comparing timings; volatile ones (current MHz, hostname) excluded.
-FINGERPRINT_FIELDS = ("device", "device_count", "cpu.brand", "cpu.arch", "cpu.count", "cpu.flags_sha256",
-                      "memory_gib", "mindspore", "cann", "env.ONEDNN_MAX_CPU_ISA")
-
-
-def _dig(d: dict, dotted: str):
-    for part in dotted.split("."):
-        d = d.get(part) if isinstance(d, dict) else None
-    return d
-
-
-def fingerprint(meta: dict) -> str:
-    """Return a short hash of the machine-identifying, non-volatile fields of ``meta``."""
-    key = json.dumps({f: _dig(meta, f) for f in FINGERPRINT_FIELDS}, sort_keys=True, default=str)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def collect_meta(device: str = "CPU", device_count: int = 1) -> dict:
-    """Return the run metadata every record carries (device, versions, git, CPU, env, fingerprint)."""
-    try:
-        import psutil
-        mem = round(psutil.virtual_memory().total / 2**30)
-    except ImportError:  # pragma: no cover - psutil is a dependency
-        mem = None
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    meta = {
-        "device": device, "device_count": int(device_count),
-        "mindspore": _pkg_version("mindspore"), "cann": _cann_version(),
-        "numpy": _pkg_version("numpy"), "python": platform.python_version(),
-        "git_commit": _git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status),
-        "hostname": socket.gethostname(), "os": platform.platform(), "memory_gib": mem,
-        "cpu": _cpu_info(), "env": speed_env(),
-    }
-    meta["machine_fingerprint"] = fingerprint(meta)
-    return meta
-
-
 def make_record(*, run_id: str, scenario: str, metric: str, unit: str, value: float, meta: dict,
                 source: str = "harness", samples: Iterable[float] | None = None, labels: dict | None = None,
                 params: dict | None = None, config_hash: str | None = None, seeds: dict | None = None,
-                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None) -> dict:
-    """Return one record; ``stats`` are computed from ``samples`` when there are any."""
-    rec = {"schema": SCHEMA_VERSION, "run_id": run_id, "scenario": scenario, "source": source,
-           "metric": metric, "unit": unit, "value": None if value is None else float(value),
-           "labels": labels or {}, "params": params or {}, "config_hash": config_hash,
-           "seeds": seeds or {}, "flags": list(flags), "meta": meta,
-           "time_start": time_start or utc_now(), "time_end": time_end or utc_now()}
-    if samples is not None:
-        rec["samples"] = [float(s) for s in samples]
-        rec["stats"] = summarize(rec["samples"])
-    return rec
+                flags: Iterable[str] = (), time_start: str | None = None, time_end: str | None = None,
+                ci: tuple[float, float] | None = None) -> dict:
+    """Return one record as stored; ``stats`` are computed from ``samples`` when there are any, ``ci`` kept if given."""
+    samples = None if samples is None else tuple(float(s) for s in samples)
+    return Record(run_id=run_id, scenario=scenario, source=source, metric=metric, unit=unit,
+                  value=None if value is None else float(value), meta=meta, samples=samples,
+                  stats=None if samples is None else summarize(samples), labels=labels or {}, params=params or {},
+                  ci=None if ci is None else (float(ci[0]), float(ci[1])), flags=tuple(flags),
+                  config_hash=config_hash, seeds=seeds or {}, time_start=time_start or utc_now(),
+                  time_end=time_end or utc_now()).to_dict()
 
 
 def _json_default(o):

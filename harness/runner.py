@@ -7,7 +7,8 @@ from pathlib import Path
 
 from . import mllog, registry
 from .launch import LaunchError, launch_msrun, worker_done
-from .records import collect_meta, new_run_id
+from .machine import collect_meta
+from .records import new_run_id
 from .scenario_api import RunContext, Scenario, ScenarioResult
 
 DEFAULT_TIMEOUT_S = 3600.0

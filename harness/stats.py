@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as _st
 
-REGRESSED, IMPROVED, NO_CHANGE, INCONCLUSIVE = "regressed", "improved", "no change", "inconclusive"
+from .verdicts import Verdict
 
 
 def finite(samples: Sequence[float]) -> np.ndarray:
@@ -17,31 +17,49 @@ def finite(samples: Sequence[float]) -> np.ndarray:
     return a[np.isfinite(a)]
 
 
-def _boot_medians(a: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    return np.median(a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1)
+N_BOOT = 2000  # bootstrap resamples
 
 
-def bootstrap_median_ci(samples: Sequence[float], conf: float = 0.95, n_boot: int = 2000,
-                        seed: int = 0) -> tuple[float, float, float]:
-    """Return (median, low, high): the median and its percentile-bootstrap CI (seeded)."""
+def _bootstrap(data: tuple[np.ndarray, ...], statistic, conf: float, rng: np.random.Generator):
+    """Return ``scipy.stats.bootstrap``'s percentile result of a vectorised ``statistic`` (samples resampled apart)."""
+    return _st.bootstrap(data, statistic, n_resamples=N_BOOT, confidence_level=conf, method="percentile",
+                         vectorized=True, rng=rng)
+
+
+def _median_ratio(new: np.ndarray, base: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(new, axis=axis) / np.median(base, axis=axis)
+
+
+def _ratio_bootstrap(a: np.ndarray, b: np.ndarray, conf: float, rng: np.random.Generator):
+    """Return the bootstrap of median(b) / median(a); a one-value side stays fixed (None when both are one value)."""
+    if a.size > 1 and b.size > 1:
+        return _bootstrap((b, a), _median_ratio, conf, rng)
+    if b.size > 1:
+        return _bootstrap((b,), lambda x, axis=-1: np.median(x, axis=axis) / a[0], conf, rng)
+    if a.size > 1:
+        return _bootstrap((a,), lambda x, axis=-1: b[0] / np.median(x, axis=axis), conf, rng)
+    return None
+
+
+def bootstrap_median_ci(samples: Sequence[float], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Return (median, low, high): the median and its percentile-bootstrap CI (``scipy.stats.bootstrap``, seeded)."""
     a = finite(samples)
-    if a.size == 0:
-        return (math.nan, math.nan, math.nan)
-    meds = _boot_medians(a, n_boot, np.random.default_rng(seed))
-    lo, hi = np.percentile(meds, [50 * (1 - conf), 50 * (1 + conf)])
-    return (float(np.median(a)), float(lo), float(hi))
+    if a.size < 2:  # one value is its own interval (scipy needs two)
+        return (float(a[0]),) * 3 if a.size else (math.nan, math.nan, math.nan)
+    ci = _bootstrap((a,), np.median, conf, np.random.default_rng(seed)).confidence_interval
+    return (float(np.median(a)), float(ci.low), float(ci.high))
 
 
-def bootstrap_ratio_ci(base: Sequence[float], new: Sequence[float], conf: float = 0.95, n_boot: int = 2000,
+def bootstrap_ratio_ci(base: Sequence[float], new: Sequence[float], conf: float = 0.95,
                        seed: int = 0) -> tuple[float, float, float]:
     """Return (ratio, low, high): median(new) / median(base) and its percentile-bootstrap CI (seeded)."""
     a, b = finite(base), finite(new)
     if a.size == 0 or b.size == 0:
         return (math.nan, math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    ratios = _boot_medians(b, n_boot, rng) / _boot_medians(a, n_boot, rng)
-    lo, hi = np.percentile(ratios, [50 * (1 - conf), 50 * (1 + conf)])
-    return (float(np.median(b) / np.median(a)), float(lo), float(hi))
+    ratio = float(np.median(b) / np.median(a))
+    res = _ratio_bootstrap(a, b, conf, np.random.default_rng(seed))
+    return (ratio, ratio, ratio) if res is None else (ratio, float(res.confidence_interval.low),
+                                                      float(res.confidence_interval.high))
 
 
 def mann_whitney(base: Sequence[float], new: Sequence[float], alternative: str = "two-sided") -> float:
@@ -97,10 +115,10 @@ def tost_two_sample(base: Sequence[float], new: Sequence[float], delta: float, a
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Comparison:
     """A comparison of two samples (higher = worse): ratio of medians with CI, p-value, verdict, reason."""
 
-    verdict: str
+    verdict: Verdict
     ratio: float
     ci_low: float
     ci_high: float
@@ -112,7 +130,7 @@ class Verdict:
 
 
 def _decide(a: np.ndarray, b: np.ndarray, threshold: float, alpha: float, min_n: int, conf: float,
-            seed: int) -> Verdict:
+            seed: int) -> Comparison:
     ratio, lo, hi = bootstrap_ratio_ci(a, b, conf=conf, seed=seed)
     slower = not (ratio < 1)
     p = mann_whitney(a, b, "greater" if slower else "less")
@@ -120,18 +138,18 @@ def _decide(a: np.ndarray, b: np.ndarray, threshold: float, alpha: float, min_n:
                threshold=threshold)
     bound = math.log1p(threshold)
     if min(a.size, b.size) < min_n or min_mwu_pvalue(a.size, b.size) >= alpha:
-        return Verdict(INCONCLUSIVE, reason=f"too few samples ({a.size} vs {b.size})", **out)
+        return Comparison(Verdict.INCONCLUSIVE, reason=f"too few samples ({a.size} vs {b.size})", **out)
     big = abs(math.log(ratio)) > bound
     if big and p < alpha:
-        return Verdict(REGRESSED if slower else IMPROVED,
+        return Comparison(Verdict.REGRESSED if slower else Verdict.IMPROVED,
                        reason=f"{ratio - 1:+.1%} beyond {threshold:.1%} and p={p:.2g} < {alpha:g}", **out)
     if math.log(hi / lo) / 2 > 2 * bound:
-        return Verdict(INCONCLUSIVE, reason=f"too noisy: CI {lo:.3f}..{hi:.3f} wider than 2x threshold", **out)
-    return Verdict(NO_CHANGE, reason="within threshold" if not big else f"not significant (p={p:.2g})", **out)
+        return Comparison(Verdict.INCONCLUSIVE, reason=f"too noisy: CI {lo:.3f}..{hi:.3f} wider than 2x threshold", **out)
+    return Comparison(Verdict.NO_CHANGE, reason="within threshold" if not big else f"not significant (p={p:.2g})", **out)
 
 
 def verdict(base: Sequence[float], new: Sequence[float], threshold: float = 0.05, alpha: float = 0.005,
-            min_n: int = 5, conf: float = 0.95, seed: int = 0) -> Verdict:
+            min_n: int = 5, conf: float = 0.95, seed: int = 0) -> Comparison:
     """Return the three-valued verdict on new vs base (lower is better), asv-style.
 
     Regressed (improved) only if the ratio of medians exceeds ``1 + threshold`` (or its inverse) AND the
@@ -143,14 +161,16 @@ def verdict(base: Sequence[float], new: Sequence[float], threshold: float = 0.05
 
 
 def aa_noise(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], quantile: float = 0.99,
-             n_boot: int = 2000, seed: int = 0) -> float:
+             seed: int = 0) -> float:
     """Return the A/A noise: the ``quantile`` of |log ratio of medians| over bootstrap resamples of the pairs."""
     rng = np.random.default_rng(seed)
     logs = []
     for base, new in pairs:
         a, b = finite(base), finite(new)
         if a.size and b.size:
-            logs.append(np.abs(np.log(_boot_medians(b, n_boot, rng) / _boot_medians(a, n_boot, rng))))
+            res = _ratio_bootstrap(a, b, 0.95, rng)
+            ratios = np.full(N_BOOT, np.median(b) / np.median(a)) if res is None else res.bootstrap_distribution
+            logs.append(np.abs(np.log(ratios)))
     return float(np.quantile(np.concatenate(logs), quantile)) if logs else math.nan
 
 

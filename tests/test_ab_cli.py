@@ -9,9 +9,11 @@ from harness.ab_driver import ABRun, Entry, EntryState, Settings
 from harness.ab_revisions import Revision
 from harness.cli import main
 from harness.commands import ab as ab_cmd
-from harness.stats import INCONCLUSIVE, NO_CHANGE, REGRESSED
+from harness.verdicts import Verdict
 
 from .test_ab_revisions import repo  # noqa: F401  (fixture)
+
+INCONCLUSIVE, NO_CHANGE, REGRESSED = Verdict.INCONCLUSIVE, Verdict.NO_CHANGE, Verdict.REGRESSED
 
 
 def one_line_error(capsys, *needles):

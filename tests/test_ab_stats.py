@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from harness import ab_stats
-from harness.stats import IMPROVED, INCONCLUSIVE, NO_CHANGE, REGRESSED
+from harness.verdicts import AB_EXIT_CODES, Verdict
+
+IMPROVED, INCONCLUSIVE, NO_CHANGE, REGRESSED = Verdict.IMPROVED, Verdict.INCONCLUSIVE, Verdict.NO_CHANGE, Verdict.REGRESSED
 
 
 def paired(shift: float, n: int, sigma: float, seed: int = 0):
@@ -103,4 +105,4 @@ def test_overall_is_the_worst_entry():
     assert ab_stats.overall([NO_CHANGE, IMPROVED]) == NO_CHANGE
     assert ab_stats.overall([NO_CHANGE, INCONCLUSIVE]) == INCONCLUSIVE
     assert ab_stats.overall([INCONCLUSIVE, REGRESSED, IMPROVED]) == REGRESSED
-    assert [ab_stats.EXIT_CODES[v] for v in (REGRESSED, INCONCLUSIVE, NO_CHANGE, IMPROVED)] == [1, 3, 0, 0]
+    assert [AB_EXIT_CODES[v] for v in (REGRESSED, INCONCLUSIVE, NO_CHANGE, IMPROVED)] == [1, 3, 0, 0]

@@ -158,12 +158,12 @@ def test_records_of_an_unknown_schema_are_skipped_with_a_reason(measured, tmp_pa
     res = tmp_path / "res"
     res.mkdir()
     lines = (measured / "res" / "records.jsonl").read_text().splitlines()
-    newer = json.dumps({**json.loads(lines[0]), "schema": 2})
+    newer = json.dumps({**json.loads(lines[0]), "schema": 3})
     (res / "records.jsonl").write_text("\n".join([newer, *lines[1:]]) + "\n")
     code, err = in_process(capsys, "baseline", "--from-results", str(res), "--out", str(tmp_path / "b.json"))
     assert code == 0
-    assert ("skipped 1 unusable line(s) (first: line 1: schema 2 is newer than this pgan-harness (upgrade it); "
-            "readable: 1)") in err
+    assert ("skipped 1 unusable line(s) (first: line 1: schema 3 is newer than this pgan-harness (upgrade it); "
+            "readable: 1, 2)") in err
     assert len(json.loads((tmp_path / "b.json").read_text())["entries"]) == len(lines) - 1
 
 

@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from harness import gate
+from harness.baseline_files import calibration, load_baseline, save_baseline
 from harness.cli import main
-from harness.modelcard import load_baseline, save_baseline
-from harness.records import RecordStore, fingerprint, make_record, read_records
+from harness.entries import group_entries
+from harness.machine import fingerprint
+from harness.records import RecordStore, make_record, read_records
+from harness.verdicts import Verdict
 
 META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cann": None, "memory_gib": 8,
         "hostname": "box-a", "cpu": {"brand": "Test CPU", "arch": "X86_64", "count": 2, "flags_sha256": "ab",
@@ -128,7 +131,7 @@ def test_compare_by_dir_and_run_id(tmp_path, capsys):
 
 def test_calibration_raises_threshold(tmp_path):
     recs = [read_records([write_run(tmp_path / f"aa{i}", f"aa{i}", noise=0.2, seed=i)]) for i in range(2)]
-    calib = gate.calibration(recs)
+    calib = calibration(recs)
     assert calib["noise_overall"] > 0.1 and len(calib["entries"]) == 2
     key = calib["entries"][0]["key"]
     assert gate.threshold_function(0.05, calib)(key) > 0.1
@@ -155,7 +158,7 @@ def test_calibrate_from_existing_runs_matches_the_library_and_feeds_the_gate(tmp
     out = tmp_path / "noise.json"  # not calibration.json, which gate would pick up beside the baseline
     assert main(["calibrate", "--from-results", *map(str, dirs), "--calibration", str(out)]) == 0
     calib = load_baseline(out)
-    assert calib["noise_overall"] == pytest.approx(gate.calibration([read_records([d]) for d in dirs])["noise_overall"])
+    assert calib["noise_overall"] == pytest.approx(calibration([read_records([d]) for d in dirs])["noise_overall"])
     # 30% slower is a regression at the default 5% threshold, but inside the calibrated A/A noise it is not.
     slow = write_run(tmp_path / "slow", "slow", scale_factor=1.3, seed=3)
     assert gate_exit(baseline, slow) == 1
@@ -182,18 +185,23 @@ def test_list_labels_do_not_split_entries():
     recs = [make_record(run_id=f"r{i}", scenario="ingest", metric="loss_g", unit="1", meta=m, value=0,
                         samples=[1.0, 2.0], labels={"scale": 4, "steps": [100, 200], "overflow_steps": [200 * i]})
             for i in range(2)]
-    (entry,) = gate.group_entries(recs).values()
+    (entry,) = group_entries(recs).values()
     assert entry["samples"] == [1.0, 2.0, 1.0, 2.0] and entry["run_ids"] == ["r0", "r1"]
 
 
-def test_fid_ci_from_bootstrap_params():
+@pytest.mark.parametrize("where", ["params.fid_bootstrap", "labels.fid_bootstrap", "params", "schema 2"])
+def test_fid_ci_of_every_schema_1_place_and_of_schema_2(where):
     m = meta()
     base = make_record(run_id="a", scenario="fid", metric="fid", unit="1", meta=m, value=30.0,
-                       params={"fid_bootstrap": {"ci": [29.0, 31.0]}}, labels={"manifest": {"n_fake": 100}})
-    (b,) = gate.group_entries([base]).values()
+                       labels={"manifest": {"n_fake": 100}}, ci=(29.0, 31.0) if where == "schema 2" else None)
+    if where != "schema 2":  # a record written before the CI had one place
+        part, *inner = where.split(".")
+        ci = {inner[0]: {"ci": [29, 31]}} if inner else {"ci": [29, 31]}
+        base = dict(base, schema=1, **{part: {**base[part], **ci}})
+    (b,) = group_entries([base]).values()
     assert gate.fid_ci(b, 0.05) == (29.0, 31.0)
-    worse = gate.group_entries([dict(base, value=31.5, run_id="b")])
-    assert gate.compare_entries(gate.group_entries([base]), worse, lambda k: 0.05)[0].verdict == "regressed"
+    worse = group_entries([dict(base, value=31.5, run_id="b")])
+    assert gate.compare_entries(group_entries([base]), worse, lambda k: 0.05)[0].verdict is Verdict.REGRESSED
     other = dict(base, labels={"manifest": {"n_fake": 200}}, params={"manifest": {"n_fake": 200}})
-    (row,) = gate.compare_entries(gate.group_entries([base]), gate.group_entries([other]), lambda k: 0.05)
-    assert row.verdict == "incomparable" and gate.exit_code([row]) == 2
+    (row,) = gate.compare_entries(group_entries([base]), group_entries([other]), lambda k: 0.05)
+    assert row.verdict is Verdict.INCOMPARABLE and gate.exit_code([row]) == 2

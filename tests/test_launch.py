@@ -44,11 +44,6 @@ def test_worker_done_writes_rank_file_atomically(tmp_path, monkeypatch):
     assert [p.name for p in path.parent.iterdir()] == ["rank_3.done.json"]  # no temporary file left
 
 
-def test_distributed_context_outside_msrun(monkeypatch):
-    monkeypatch.delenv("MS_ROLE", raising=False)
-    assert launch.distributed_context() == (0, 1)
-
-
 def test_local_ranks_per_node():
     assert local_ranks(4, 4, 0) == [0, 1, 2, 3]
     assert local_ranks(4, 2, 1) == [2, 3]

@@ -8,9 +8,13 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.modelcard import baseline_from_model_card, card_claims, save_baseline
+from harness.baseline_files import save_baseline
+from harness.card_table import card_check_rows, card_rows
+from harness.modelcard import baseline_from_model_card, card_claims
 from harness.records import RecordStore, make_record
-from harness.report import card_iterations, card_rows, hms, projection_table, records_frame, write_report
+from harness.report import write_report
+from harness.report_tables import card_iterations, hms, projection_table, projections, records_frame
+from harness.verdicts import Verdict
 
 from .conftest import PGAN_CARD as CARD
 
@@ -86,7 +90,8 @@ def test_projection_sums_schedule(card):
     assert row.iterations == sum(SCHEDULE.values())
     expected = sum(its * 0.5 * s / 16 for s, its in SCHEDULE.items())
     assert abs(row["mean s/it"] * row.iterations / expected - 1) < 0.05
-    assert row.verdict.startswith("differs")  # partial schedule vs the card's full 1p total
+    assert projections(df, card_claims(card))[0][1].verdict is Verdict.DIFFERS  # partial schedule vs the 1p total
+    assert row.verdict == projections(df, card_claims(card))[0][1].text  # the table shows the judgement's sentence
 
 
 def test_projection_charges_unmeasured_phases_at_the_measured_median(card):
@@ -108,6 +113,8 @@ def test_timing_verdict_on_same_device(tmp_path, card):
                 labels={"scale": 128, "phase": "stable", "batch_size": 16, "devices": 1, "iterations": 96000})]
     md = write_report(recs, tmp_path, card).read_text()
     assert "1p cpu-smoke @128px: reproduces (±10%, TOST" in md and "(different device)" not in md
+    speed = _card_judgement(card_check_rows(records_frame(recs), card_claims(card)), "speed")
+    assert speed.verdict is Verdict.REPRODUCES
 
 
 def test_sections_without_data_are_noted(tmp_path):
@@ -140,11 +147,17 @@ def test_ingested_losses_are_not_resampled(tmp_path, card):
     write_report([r], tmp_path, card)
     row = pd.read_csv(tmp_path / "losses.csv").iloc[0]
     assert row["recorded every"] == 100 and row["card-style min"] == -300 and row["flags"] == "single-step-values"
-    assert row["verdict"].endswith("within card range") and not row["verdict"].startswith("100%")
+    loss = _card_judgement(card_check_rows(records_frame([r]), card_claims(card)), "loss")
+    assert loss.verdict is Verdict.DIFFERS  # not every sample (all kept, card style) lies in the card's G range
 
 
 def _card_row(table: pd.DataFrame, label: str) -> pd.Series:
     return table[table["参数"] == label].iloc[0]
+
+
+def _card_judgement(rows, key: str):
+    """Return the judgement of the card row ``key`` (e.g. 'loss', 'speed')."""
+    return next(r.judgement for r in rows if r.key == key)
 
 
 def test_card_loss_row_is_the_envelope_of_every_step(card):
@@ -162,6 +175,8 @@ def test_card_loss_row_is_the_envelope_of_every_step(card):
     inside_d = np.mean((alld >= -27.736) & (alld <= 2.601))
     assert row.verdict == (f"G: {inside_g:.0%} of 64 steps within card range; "
                            f"D: {inside_d:.0%} of 64 steps within card range")
+    judgement = _card_judgement(card_check_rows(records_frame(recs), card_claims(card)), "loss")
+    assert judgement.verdict is (Verdict.REPRODUCES if inside_g == inside_d == 1 else Verdict.DIFFERS)
 
 
 def test_card_schedule_row_checks_the_card_against_its_own_schedule(card):
@@ -171,13 +186,19 @@ def test_card_schedule_row_checks_the_card_against_its_own_schedule(card):
     assert f"= {275019 / 528000:.3f} s/it vs card 1.1 s/step: inconsistent ({1.1 / (275019 / 528000):.2f}x)" \
         in row.verdict
     assert f"= {34014 / 66000:.3f} s/it" in row.verdict and "ours (cpu-smoke): 1p 240,000 it" in row["our measurement"]
+    judgement = _card_judgement(card_check_rows(records_frame(step_records(1)), card_claims(card)), "schedule")
+    assert judgement.verdict is Verdict.INCONSISTENT
 
 
 def test_card_training_rows_read_the_recorded_params(card):
     recs = step_records(1)
     for r in recs:
         r["params"].update(dataset="CelebA", optimizer="Adam(beta1=0, beta2=0.99)", lr=0.001)
-    table = card_rows(records_frame(recs), card_claims(card))
-    assert _card_row(table, "数据集").verdict == "same"
-    assert _card_row(table, "优化器").verdict == "same"
-    assert _card_row(table, "训练参数").verdict.endswith("; lr matches")
+    rows = card_check_rows(records_frame(recs), card_claims(card))
+    assert [_card_judgement(rows, k).verdict for k in ("dataset", "optimizer", "training_parameters")] == [
+        Verdict.SAME] * 3
+    assert _card_judgement(rows, "training_parameters").text.endswith("; lr matches")
+    for r in recs:
+        r["params"]["lr"] = 0.002
+    assert _card_judgement(card_check_rows(records_frame(recs), card_claims(card)),
+                           "training_parameters").verdict is Verdict.DIFFERS

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.records import make_record
-from harness.report import card_rows, fid_table, records_frame, write_report
+from harness.card_table import card_rows
+from harness.report import write_report
+from harness.report_tables import fid_table, records_frame
 
 from .test_report import META, card  # noqa: F401  (the parsed model card fixture)
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from harness.records import make_record
-from harness.report import as_trained, loss_table, records_frame, step_table, structure_table
+from harness.report_tables import as_trained, loss_table, records_frame, step_table, structure_table
 
 META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cpu": {"brand": "Test CPU"}}
 CLAIMS = {"step_time": [{"seconds": 1.1, "raw": "1.1 s/step"}]}

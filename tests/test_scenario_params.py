@@ -52,4 +52,5 @@ def test_fid_scenario_scores_the_checkpoint_against_the_training_images(tmp_path
     assert seen["sampling"]["latent_seed"] == ctx.seed and seen["sampling"]["alpha"] == 0.0
     assert fid["value"] == 12.5 and fid["labels"]["manifest"] == {"n": 3}
     assert fid["params"]["fid_bootstrap"] == {"ci": [11.0, 14.0]} and fid["params"]["preset"] == "cpu-smoke"
+    assert fid["ci"] == [11.0, 14.0] and fid["schema"] == 2  # the CI's one place (schema 2)
     assert kid["metric"] == "kid" and kid["value"] == 0.01

@@ -14,9 +14,9 @@ import yaml
 
 from .. import ab_revisions as revs
 from ..ab_driver import CLOCKS, DESIGNS, Entry, Settings, WorkerError, parse_entry, preset_entries, run_ab
-from ..ab_stats import EXIT_CODES, overall
+from ..ab_stats import overall
 from ..ab_table import ab_table
-from ..stats import REGRESSED
+from ..verdicts import AB_EXIT_CODES, Verdict
 from .gate import percent
 
 GATE_KEYS = {"base": "base", "entries": "entries", "max_slowdown": "max_slowdown", "budget_s": "budget_s",
@@ -54,9 +54,9 @@ def calibration_code(run) -> int:
     """Return the exit code of ``--calibrate``: 1 if an A/A entry alarms, 3 if an injected slowdown is missed."""
     aa = [st.verdict.verdict for st in run.states if not st.entry.inject]
     injected = [st.verdict.verdict for st in run.states if st.entry.inject]
-    if REGRESSED in aa:
+    if Verdict.REGRESSED in aa:
         return 1
-    return 0 if all(v == REGRESSED for v in injected) else 3
+    return 0 if all(v == Verdict.REGRESSED for v in injected) else 3
 
 
 def _terminate(signum, frame):
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     verdict = overall(st.verdict.verdict for st in result.states)
     print(f"overall: {verdict} (threshold {settings.threshold:.0%}, {settings.design}/{settings.clock}, "
           f"{time.monotonic() - t0:.0f} s; records in {Path(args.out) / 'records.jsonl'})")
-    return calibration_code(result) if args.calibrate is not None else EXIT_CODES[verdict]
+    return calibration_code(result) if args.calibrate is not None else AB_EXIT_CODES[verdict]
 
 
 def _progress(st) -> None:

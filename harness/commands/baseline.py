@@ -6,8 +6,8 @@ import sys
 
 import yaml
 
-from ..gate import build_measured_baseline
-from ..modelcard import baseline_from_model_card, save_baseline
+from ..baseline_files import build_measured_baseline, save_baseline
+from ..modelcard import baseline_from_model_card
 from ..records import read_records
 
 

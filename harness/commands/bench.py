@@ -70,7 +70,7 @@ def main(args) -> int:
                         "--pgan-scenarios", ",".join(chosen),
                         *(["--pgan-no-full-width"] if args.no_full_width else [])])
     if not args.no_report:
-        from ..modelcard import load_baseline
+        from ..baseline_files import load_baseline
         from ..records import read_records
         from ..report import write_report
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from ..cli_args import add_run_options
 from ..errors import at_least
-from ..gate import calibration
-from ..modelcard import save_baseline
+from ..baseline_files import calibration, save_baseline
 from ..records import read_records
 
 

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 from .. import gate
+from ..entries import group_entries, machine_fingerprints
 from ..records import read_records
-from .gate import add_threshold_options
+from .gate import add_threshold_options, rows_table
 
 
 def load_run(ref: str, results: list[str]) -> list[dict]:
@@ -25,11 +26,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"no records for {ref!r} (a directory, or a run id under {', '.join(args.results)})",
                   file=sys.stderr)
             return 2
-    if gate.machine_fingerprints(a) != gate.machine_fingerprints(b):
+    if machine_fingerprints(a) != machine_fingerprints(b):
         print("warning: the runs come from different machines (fingerprints differ)", file=sys.stderr)
-    rows = gate.compare_entries(gate.group_entries(a), gate.group_entries(b),
+    rows = gate.compare_entries(group_entries(a), group_entries(b),
                                 gate.threshold_function(args.max_slowdown, None), args.metric, args.loss_margin)
-    print(gate.rows_table(rows))
+    print(rows_table(rows))
     return gate.exit_code(rows)
 
 

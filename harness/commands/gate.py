@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import gate, stats
+import pandas as pd
+
+from .. import gate
+from ..baseline_files import baseline_entries, load_baseline
+from ..entries import group_entries
 from ..errors import at_least
-from ..modelcard import load_baseline
 from ..records import read_records
+from ..verdicts import GATE_EXIT_CODES, Verdict
 
 
 def percent(text: str) -> float:
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"--more-cmd failed: {args.more_cmd}", file=sys.stderr)
                 return 2
         code = _gate_once(args, baseline, calib)
-        if code != gate.EXIT_CODES[stats.INCONCLUSIVE] or not args.more_cmd:
+        if code != GATE_EXIT_CODES[Verdict.INCONCLUSIVE] or not args.more_cmd:
             return code
     return code
 
@@ -64,14 +68,27 @@ def _gate_once(args: argparse.Namespace, baseline: dict, calib: dict | None) -> 
     if problems:
         print("incomparable with the baseline:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
-    base, current = {gate.entry_key(e): e for e in baseline["entries"]}, gate.group_entries(records)
+    base, current = baseline_entries(baseline), group_entries(records)
     rows = gate.compare_entries(base, current, gate.threshold_function(args.max_slowdown, calib), args.metric,
                                 args.loss_margin)
-    print(gate.rows_table(rows))
+    print(rows_table(rows))
     missing = len(set(base) - set(current))
     if missing:
         print(f"note: {missing} baseline entries have no current measurement", file=sys.stderr)
     return gate.exit_code(rows)
+
+
+def rows_table(rows: list[gate.Row]) -> str:
+    """Return the gate rows as a compact markdown table."""
+    if not rows:
+        return "(nothing to compare)"
+    df = pd.DataFrame([r.__dict__ for r in rows])
+    df["ratio [CI]"] = [f"{r:.3f} [{lo:.3f}, {hi:.3f}]" if math.isfinite(r) else "-"
+                        for r, lo, hi in zip(df.ratio, df.ci_low, df.ci_high)]
+    df["p"] = [f"{p:.2g}" if math.isfinite(p) else "-" for p in df.pvalue]
+    df["threshold"] = [f"{t:.0%}" if math.isfinite(t) else "-" for t in df.threshold]
+    cols = ["metric", "labels", "unit", "base", "current", "ratio [CI]", "p", "threshold", "verdict", "reason"]
+    return df[cols].to_markdown(index=False, floatfmt=".4g")
 
 
 def add_threshold_options(p: argparse.ArgumentParser) -> None:

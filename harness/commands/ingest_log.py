@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .. import ingest
 from ..errors import at_least
-from ..records import RecordStore, collect_meta, new_run_id
+from ..machine import collect_meta
+from ..records import RecordStore, new_run_id
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 

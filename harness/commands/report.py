@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..modelcard import load_baseline
+from ..baseline_files import load_baseline
 from ..records import read_records
 from ..report import write_report
 

@@ -33,7 +33,7 @@ def run(ctx) -> ScenarioResult:
     # Labels identify the measurement across machines: the checkpoint's content, not its path (a param).
     labels = {"n": n, "preprocess": mode, "checkpoint_sha256": sha256_file(ckpt), "manifest": r["manifest"]}
     params = {"checkpoint": str(ckpt), "provenance": r.get("provenance")}
-    recs = [ctx.record("fid", "1", r["fid"], labels=labels,
+    recs = [ctx.record("fid", "1", r["fid"], labels=labels, ci=(r.get("fid_bootstrap") or {}).get("ci"),
                        params={**params, "fid_bootstrap": r.get("fid_bootstrap")})]
     if "kid" in r:
         recs.append(ctx.record("kid", "1", r["kid"], labels=labels, params={**params, "kid_std": r.get("kid_std")}))

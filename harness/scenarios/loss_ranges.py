@@ -11,10 +11,10 @@ import numpy as np
 
 from pgan_ref.trainer import Trainer
 
+from ..modelcard import CARD_LOG_EVERY
 from ..scenario_api import ScenarioResult, scenario
 from .common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
 
-CARD_SAMPLING = 100  # the ModelZoo log prints one single-step value every 100 iterations
 DIVERGED = 1e6  # |loss| beyond this counts as diverged
 
 
@@ -30,11 +30,11 @@ def run(ctx) -> ScenarioResult:
     records = []
     for scale, rows in steps.items():
         base = {"scale": scale, "batch_size": cfg.batch_size, "devices": ctx.devices, "rank": ctx.rank,
-                "sample_every": 1, "card_sampling": CARD_SAMPLING}
+                "sample_every": 1, "card_sampling": CARD_LOG_EVERY}
         for metric in ("loss_g", "loss_d", "gp", "drift", "alpha"):
             vals = [getattr(r, metric) for r in rows]
             finite = [v for v in vals if math.isfinite(v)]
-            card = vals[CARD_SAMPLING - 1::CARD_SAMPLING]
+            card = vals[CARD_LOG_EVERY - 1::CARD_LOG_EVERY]
             labels = {**base, "nonfinite": len(vals) - len(finite),
                       "diverged": sum(abs(v) > DIVERGED for v in finite),
                       "card_min": min(card) if card else None, "card_max": max(card) if card else None}

@@ -4,7 +4,8 @@ import os
 import signal
 import time
 
-from harness.launch import distributed_context, worker_done
+from harness.launch import worker_done
+from pgan_ref.device import setup
 
 
 def main() -> None:
@@ -15,7 +16,7 @@ def main() -> None:
     parser.add_argument("--hang-rank", type=int, default=-1, help="this rank sleeps after the all-reduce")
     parser.add_argument("--fail-rank", type=int, default=-1, help="this rank reports status 'error'")
     args = parser.parse_args()
-    rank, size = distributed_context()
+    rank, size = setup("CPU")  # joins the msrun cluster (the scheduler process serves it and exits here)
     if rank == args.die_rank:
         os.kill(os.getpid(), signal.SIGKILL)
     import numpy as np
