@@ -9,6 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from . import plots
+from .ab_table import ab_table
 from .card_table import card_rows
 from .modelcard import CARD_LOG_EVERY, card_claims
 from .report_tables import (FID_PROTOCOL_N, LOSS_NAMES, as_trained, card_stride, distinct, fid_table, latency_table,
@@ -53,7 +54,10 @@ def _section_steps(df, claims, out) -> Section | None:
     table = step_table(df)
     if table.empty:
         return None
-    body = f"{context_line(df[df.metric == 'step_time'])}\n\n{_table(table)}"
+    peaks = distinct(df[df.metric == "step_time"].peak)
+    body = (f"{context_line(df[df.metric == 'step_time'])}\n\nGFLOP/s: the model's own FLOP count per iteration "
+            f"(convolutions and linear layers) / median step; % of peak against the CPU's nominal fp32 peak: "
+            f"{peaks}.\n\n{_table(table)}")
     tables = {"step_time": table}
     structures = structure_table(df, claims)
     if not structures.empty:
@@ -130,6 +134,17 @@ def _section_latency(df, claims, out) -> Section | None:
     return Section("Inference latency", body + _table(table) + f"\n\n![latency]({png.name})", {"latency": table})
 
 
+def _section_ab(df, claims, out) -> Section | None:
+    summaries = df[df.metric == "ab_ratio"]
+    if summaries.empty:
+        return None
+    table = ab_table(summaries.to_dict("records"), runs=True)
+    body = (f"{context_line(summaries)}\n\n`pgan-harness ab`: base and head revisions measured side by side in one "
+            f"run; ratio = head / base median step with its 95% CI, one-sided signed-rank p, and MDE95, the smallest "
+            f"slowdown each entry detects with 95% power.\n\n")
+    return Section("A/B comparisons", body + _table(table), {"ab": table})
+
+
 SECTIONS: list[tuple[str, Callable]] = [
     ("no model-card baseline given (--baseline FILE from `baseline --from-model-card`)", _section_card),
     ("no step_time records", _section_steps),
@@ -138,6 +153,7 @@ SECTIONS: list[tuple[str, Callable]] = [
     ("no fid records", _section_fid),
     ("no quality-scenario records", _section_quality),
     ("no latency records", _section_latency),
+    ("no A/B records", _section_ab),
 ]
 
 

@@ -15,11 +15,12 @@ from pgan_ref.schedule import schedule_summary
 from . import card_check, stats
 from .fid.protocol import manifest_sha256
 from .modelcard import CARD_LOG_EVERY
+from .peak import nominal_peak
 from .schema import Record
 from .verdicts import Judgement
 
 LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer", "structure",
-                 "network")
+                 "network", "flops_per_iteration")
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
 CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
 MIN_CARD_STYLE = 5  # fewer card-style (every-100-step) samples than this: judge the loss range on every step
@@ -40,7 +41,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
                      "git_commit": meta.get("git_commit"),
                      "git_dirty": meta.get("git_dirty"), "time_start": r.time_start,
                      "flags": list(r.flags), "samples": [float(s) for s in r.observations],
-                     "labels": lab, "params": par, "manifest": r.manifest, "ci": r.ci})
+                     "labels": lab, "params": par, "manifest": r.manifest, "ci": r.ci,
+                     **dict(zip(("peak_flops", "peak"), nominal_peak(meta)))})
     return pd.DataFrame(rows)
 
 
@@ -70,9 +72,11 @@ def pooled(df: pd.DataFrame) -> np.ndarray:
 
 
 def step_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Return per (preset, scale, phase, devices, batch) step-time statistics, throughput and compile time."""
+    """Return per (preset, scale, phase, devices, batch) step-time statistics, throughput, achieved FLOP/s (the
+    model's own count) as a share of the CPU's nominal peak, and compile time."""
     steps = df[df.metric == "step_time"]
     compile_ = df[df.metric == "compile_time"]
+    flops = df[df.metric == "flops_achieved"]
     rows = []
     for (preset, scale, phase, devices, batch, timer, structure), g in steps.groupby(
             ["preset", "scale", "phase", "devices", "batch_size", "timer", "structure"], dropna=False):
@@ -81,11 +85,16 @@ def step_table(df: pd.DataFrame) -> pd.DataFrame:
         q1, q3, p90 = np.percentile(x, [25, 75, 90])
         comp = compile_[(compile_.scale == scale) & (compile_.devices == devices) & (compile_.preset == preset)
                         & ((compile_.structure == structure) | compile_.structure.isna() | pd.isna(structure))]
+        per_it = flops[(flops.scale == scale) & (flops.phase == phase) & (flops.devices == devices)
+                       & (flops.preset == preset)].flops_per_iteration.dropna()
+        achieved = float(per_it.iloc[0]) * devices / med if len(per_it) else math.nan
+        peak = g.peak_flops.dropna()
         rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
                      "structure": structure if isinstance(structure, str) else "fused",
                      "timer": timer if isinstance(timer, str) else "harness", "n": x.size,
                      "median (s)": med, "95% CI": f"[{lo:.4g}, {hi:.4g}]", "IQR (s)": q3 - q1, "p90 (s)": p90,
                      "images/s": batch * devices / med if batch else math.nan,
+                     "GFLOP/s": achieved / 1e9, "% of peak": 100 * achieved / peak.iloc[0] if len(peak) else math.nan,
                      "compile (s)": float(np.median(pooled(comp))) if len(comp) else math.nan})
     return pd.DataFrame(rows)
 

@@ -13,7 +13,7 @@ from harness.card_table import card_check_rows, card_rows
 from harness.modelcard import baseline_from_model_card, card_claims
 from harness.records import RecordStore, make_record
 from harness.report import write_report
-from harness.report_tables import card_iterations, hms, projection_table, projections, records_frame
+from harness.report_tables import card_iterations, hms, projection_table, projections, records_frame, step_table
 from harness.verdicts import Verdict
 
 from .conftest import PGAN_CARD as CARD
@@ -202,3 +202,26 @@ def test_card_training_rows_read_the_recorded_params(card):
         r["params"]["lr"] = 0.002
     assert _card_judgement(card_check_rows(records_frame(recs), card_claims(card)),
                            "training_parameters").verdict is Verdict.DIFFERS
+
+
+def test_step_table_gives_achieved_flops_against_the_nominal_peak():
+    meta = {**META, "cpu": {"brand": "Test CPU", "count": 2, "hz_advertised": "2.0000 GHz", "avx2": True},
+            "env": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}  # peak: 2 cores x 2 GHz x 8 lanes x 2 x 2 = 128 GFLOP/s
+    labels = {"scale": 8, "phase": "stable", "batch_size": 16, "devices": 1}
+    records = [make_record(run_id="r", scenario="step-time", metric=m, unit=u, value=v, samples=s, meta=meta,
+                           labels={**labels, **extra}, params={"preset": "p", "device": "CPU"})
+               for m, u, v, s, extra in [("step_time", "s", 0.5, [0.4, 0.5, 0.6], {}),
+                                         ("flops_achieved", "FLOP/s", 64e9, None, {"flops_per_iteration": 32e9})]]
+    (row,) = step_table(records_frame(records)).to_dict("records")
+    assert row["GFLOP/s"] == pytest.approx(64.0) and row["% of peak"] == pytest.approx(50.0)
+
+
+def test_ab_section_has_one_row_per_entry_with_its_verdict(tmp_path):
+    from .test_ab_cli import fake_run
+
+    run = fake_run([Verdict.NO_CHANGE, Verdict.REGRESSED])
+    text = write_report(run.summary, tmp_path).read_text()
+    section = text.split("## A/B comparisons", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| r ")]
+    assert [row.rstrip(" |").rsplit("| ", 1)[-1].strip() for row in rows] == ["no change", "regressed"]
+    assert pd.read_csv(tmp_path / "ab.csv").verdict.tolist() == ["no change", "regressed"]
