@@ -80,7 +80,7 @@ class WorkerProcess:
     """One revision's ``harness.ab_worker``: the revision's interpreter, its code first on PYTHONPATH.
 
     ``threads`` is MindSpore's CPU thread count (0: its default, one per core). A duet worker pinned to one core
-    runs one thread: two pool threads on one core spin against each other, which made steps 15-20% slower, and
+    runs one thread: two pool threads on one core spin against each other, which made steps about 15% slower, and
     3-4x slower for ten steps soon after each compile (measured at 4 and 8 px, cpu-smoke).
     """
 
@@ -256,9 +256,8 @@ class ABRun:
         rows = []
         for role, (reply, core) in replies.items():
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
-                      **self.revs[role].labels(), **self.versions[role], "round": rnd, "entry_round": own_round, "block": own_round // 2,
-                      "pair_start": start, "core": core,
-                      "design": self.s.design}
+                      **self.revs[role].labels(), **self.versions[role], "round": rnd, "entry_round": own_round,
+                      "block": own_round // 2, "pair_start": start, "core": core, "design": self.s.design}
             for clock, metric in (("wall", "step_time"), ("cpu", "step_cpu_time")):
                 values = reply[f"{clock}_s"]
                 st.samples[(role, clock)].extend(values)
@@ -314,7 +313,8 @@ class ABRun:
             base, head = st.pairs(st.clock)
             v = st.verdict
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
-                      "injected_fraction": st.injected_fraction(), "base_commit": self.revs["base"].commit, "head_commit": self.revs["head"].commit,
+                      "injected_fraction": st.injected_fraction(), "base_commit": self.revs["base"].commit,
+                      "head_commit": self.revs["head"].commit,
                       "head_dirty": self.revs["head"].dirty, "design": self.s.design, "clock": st.clock,
                       "base_median_s": summarize(base).get("median"), "head_median_s": summarize(head).get("median"),
                       **{k: getattr(v, k) for k in ("verdict", "ci_low", "ci_high", "pvalue", "n", "sigma", "mde",

@@ -139,7 +139,8 @@ def register(subparsers) -> None:
                    help="interpreter whose environment runs the base (default: this one); with --head-python, "
                         "compares two environments, e.g. two MindSpore versions, on one revision or two (their "
                         "pyproject pins are then not required to agree); each needs this project's dependencies")
-    p.add_argument("--head-python", metavar="PATH", help="interpreter whose environment runs the head (default: this one)")
+    p.add_argument("--head-python", metavar="PATH",
+                   help="interpreter whose environment runs the head (default: this one)")
     p.add_argument("--gate-file", metavar="FILE",
                    help="YAML with base, entries, max_slowdown, budget_s, preset, burst, min_blocks (e.g. "
                         "reports/baselines/gate.yaml); options given here win")
