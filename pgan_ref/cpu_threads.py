@@ -7,21 +7,19 @@ from ._env import CPU_THREADS_VAR
 from .config import ConfigError
 
 
-def cpu_threads(environ=os.environ, cores: int | None = None) -> int | None:
-    """Return the CPU kernel thread count ``PGAN_CPU_THREADS`` asks for; None keeps MindSpore's default.
+def cpu_threads(environ=os.environ) -> int | None:
+    """Return the CPU kernel thread count ``PGAN_CPU_THREADS`` asks for; None (unset or ``default``) keeps MindSpore's.
 
-    ``auto`` (the default) is half the cores this process may use, at least one. Measured on a quiet 2-core
-    Xeon (full width, batch 16): one kernel thread ran the iteration 12-25% faster than MindSpore's default
-    at 4 and 8 px and no slower at 16 px, because the runtime's own threads then run independent kernels on
-    the other core instead of spinning against a second oneDNN thread. ``default`` leaves MindSpore's choice.
+    MindSpore's default stays the default. Measured with ``pgan-harness ab --design alternate`` on a quiet 2-core
+    Xeon (full width, batch 16; base MindSpore's default, head one thread; wall medians): one thread ran the
+    iteration 8-12% faster at 4 and 8 px (0.553 -> 0.507 s, 3.04 -> 2.69 s; the runtime's own threads then run
+    independent kernels on the other core) but 4% slower at 16 px (10.32 -> 10.75 s), and the larger scales
+    are where training spends its time.
     """
-    text = (environ.get(CPU_THREADS_VAR) or "auto").strip().lower()
-    if text == "default":
+    text = (environ.get(CPU_THREADS_VAR) or "default").strip()
+    if text.lower() == "default":
         return None
-    if text == "auto":
-        cores = cores if cores is not None else len(os.sched_getaffinity(0))
-        return max(1, cores // 2)
-    if text.isdigit() and int(text) > 0:
+    if text.isascii() and text.isdigit() and int(text) > 0:
         return int(text)
-    raise ConfigError(f"{CPU_THREADS_VAR}={environ.get(CPU_THREADS_VAR)!r} is not accepted: expected auto, "
-                      "default or a positive integer (MindSpore CPU kernel threads)")
+    raise ConfigError(f"{CPU_THREADS_VAR}={text!r} is not accepted: expected default or a positive integer "
+                      "(MindSpore CPU kernel threads)")
