@@ -8,20 +8,15 @@ from .cpu_threads import cpu_threads
 DEVICES = ("CPU", "GPU", "Ascend")
 
 
-def apply_cpu_threads(environ=os.environ) -> int | None:
-    """Set MindSpore's CPU kernel threads from ``PGAN_CPU_THREADS`` unless this process already set them.
-
-    Returns the count set, or None when MindSpore's default or an earlier setting (e.g. the A/B worker's
-    boot) stays in force. MindSpore accepts the setting once per process, before the first kernel runs.
-    """
+def apply_cpu_threads() -> None:
+    """Set MindSpore's CPU kernel threads from ``PGAN_CPU_THREADS`` unless it asks for MindSpore's default or this
+    process already set them (e.g. the A/B worker's boot): MindSpore accepts the setting once per process."""
     import mindspore as ms
     from mindspore._c_expression import RuntimeConf
 
-    threads = cpu_threads(environ)
-    if threads is None or RuntimeConf.get_instance().is_op_threads_num_configured():
-        return None
-    ms.device_context.cpu.op_tuning.threads_num(threads)
-    return threads
+    threads = cpu_threads()
+    if threads is not None and not RuntimeConf.get_instance().is_op_threads_num_configured():
+        ms.device_context.cpu.op_tuning.threads_num(threads)
 
 
 def launched_by_msrun() -> bool:
