@@ -79,7 +79,8 @@ WORKER_BOOT = ("import runpy, sys, harness, mindspore\n"
 class WorkerProcess:
     """One revision's ``harness.ab_worker``: the revision's interpreter, its code first on PYTHONPATH.
 
-    ``threads`` is MindSpore's CPU thread count (0: its default, one per core). A duet worker pinned to one core
+    ``threads`` is MindSpore's CPU thread count (0: the revision's own choice, ``PGAN_CPU_THREADS`` where its
+    ``device.setup`` knows it, else MindSpore's default). A duet worker pinned to one core
     runs one thread: two pool threads on one core spin against each other, which made steps about 15% slower, and
     3-4x slower for ten steps soon after each compile (measured at 4 and 8 px, cpu-smoke).
     """

@@ -48,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pgan-harness",
         description="Reproducibility benchmark harness for PGAN on MindSpore: run scenarios, ingest "
                     "logs, compute FID, build baselines, report and gate.\n\nExit codes: 0 ok, 1 regression "
-                    "or failed run, 2 bad input or cannot compare, 3 inconclusive, 130 interrupted.",
+                    "or failed run, 2 bad input or cannot compare, 3 inconclusive, 130 interrupted.\n\n"
+                    "Environment: ONEDNN_MAX_CPU_ISA (default AVX2: oneDNN's AVX-512 path falls back to a "
+                    "reference convolution on CPU); PGAN_CPU_THREADS = default (MindSpore's choice) | N, "
+                    "MindSpore's CPU kernel threads (the same value for every CPU command, msrun workers too). "
+                    "Both are recorded in every record's meta.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from pgan_ref._env import speed_env
+from pgan_ref.cpu_threads import cpu_threads
 
 from .schema import dig
 
@@ -75,7 +76,10 @@ def fingerprint(meta: dict) -> str:
 
 
 def collect_meta(device: str = "CPU", device_count: int = 1) -> dict:
-    """Return the run metadata every record carries (device, versions, git, CPU, env, fingerprint)."""
+    """Return the run metadata every record carries (device, versions, git, CPU, env, kernel threads, fingerprint).
+
+    ``cpu_threads`` is the CPU kernel thread count ``PGAN_CPU_THREADS`` resolves to (None: MindSpore's default).
+    """
     try:
         import psutil
         mem = round(psutil.virtual_memory().total / 2**30)
@@ -88,7 +92,7 @@ def collect_meta(device: str = "CPU", device_count: int = 1) -> dict:
         "numpy": _pkg_version("numpy"), "python": platform.python_version(),
         "git_commit": _git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status),
         "hostname": socket.gethostname(), "os": platform.platform(), "memory_gib": mem,
-        "cpu": _cpu_info(), "env": speed_env(),
+        "cpu": _cpu_info(), "env": speed_env(), "cpu_threads": cpu_threads() if device == "CPU" else None,
     }
     meta["machine_fingerprint"] = fingerprint(meta)
     return meta

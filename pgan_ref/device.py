@@ -3,7 +3,20 @@ from __future__ import annotations
 
 import os
 
+from .cpu_threads import cpu_threads
+
 DEVICES = ("CPU", "GPU", "Ascend")
+
+
+def apply_cpu_threads() -> None:
+    """Set MindSpore's CPU kernel threads from ``PGAN_CPU_THREADS`` unless it asks for MindSpore's default or this
+    process already set them (e.g. the A/B worker's boot): MindSpore accepts the setting once per process."""
+    import mindspore as ms
+    from mindspore._c_expression import RuntimeConf
+
+    threads = cpu_threads()
+    if threads is not None and not RuntimeConf.get_instance().is_op_threads_num_configured():
+        ms.device_context.cpu.op_tuning.threads_num(threads)
 
 
 def launched_by_msrun() -> bool:
@@ -13,11 +26,14 @@ def launched_by_msrun() -> bool:
 
 
 def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int, int]:
-    """Select the device and, under msrun, join the data-parallel group; return (rank, group_size)."""
+    """Select the device (on CPU with ``PGAN_CPU_THREADS`` kernel threads) and, under msrun, join the
+    data-parallel group; return (rank, group_size)."""
     import mindspore as ms
 
     if device_target not in DEVICES:
         raise ValueError(f"unknown device {device_target!r}; choose one of {', '.join(DEVICES)}")
+    if device_target == "CPU":
+        apply_cpu_threads()
     if device_id is None and device_target != "CPU":
         device_id = int(os.environ.get("DEVICE_ID", "0"))
     if device_id is None:

@@ -53,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         from .data import list_images
 
         list_images(args.train_data_path)  # fail before importing/compiling anything heavy
+        from .device import apply_precision, setup
+
+        rank, group = setup(args.device_target, args.device_id)  # PGAN_CPU_THREADS may be a ConfigError
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .device import apply_precision, setup
     from .trainer import Trainer
 
-    rank, group = setup(args.device_target, args.device_id)
     apply_precision(cfg, args.device_target)
     ckpt_dir = args.ckpt_save_dir or cfg.ckpt_save_dir
     try:
