@@ -32,8 +32,9 @@ PROBE = ("import json\n"
          "from pgan_ref.device import setup\n"
          "from harness.machine import collect_meta\n"
          "setup('CPU')\n"
-         "print(json.dumps([RuntimeConf.get_instance().is_op_threads_num_configured(), collect_meta()['cpu_threads'],"
-         " collect_meta()['env']['PGAN_CPU_THREADS']]))\n")
+         "meta = collect_meta()\n"
+         "print(json.dumps([RuntimeConf.get_instance().is_op_threads_num_configured(), meta['cpu_threads'],"
+         " meta['env']['PGAN_CPU_THREADS']]))\n")
 
 
 @pytest.mark.parametrize("value, configured, recorded", [("2", True, 2), ("default", False, None)])
