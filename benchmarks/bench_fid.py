@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.fid import WeightsError, get_extractor
-from harness.fid.distance import frechet_distance, statistics
-from harness.fid.preprocess import preprocess
-from harness.runner import run_scenario
+from harness.quality.fid import WeightsError, get_extractor
+from harness.quality.fid.distance import frechet_distance, statistics
+from harness.quality.fid.preprocess import preprocess
+from harness.runs.runner import run_scenario
 from pgan_ref.config import load_config
 
 BATCH = 32
@@ -73,9 +73,9 @@ def test_fid_of_trained_generator(benchmark, bench_ctx, extractor):
 def test_swd_ms_ssim_of_trained_generator(benchmark, bench_ctx):
     """The paper's SWD and MS-SSIM (256 AvG samples and 128 generated / real pairs) of the trained preset's generator,
     as the quality scenario computes them (real images: the training view at the generator's scale)."""
-    from harness.registry import rebind
     from harness.scenarios.common import data_folder, resolve_config
     from harness.scenarios.quality import evaluate_snapshot
+    from harness.scenarios.registry import rebind
 
     ckpt = trained_checkpoint(bench_ctx)
     ctx, cfg = resolve_config(rebind(bench_ctx, "quality", devices=1, overrides={

@@ -1,7 +1,7 @@
 """MindIR inference benchmark: the mindir-latency scenario itself (export, warm-up, timed calls at batch 1 and 64)."""
 import pytest
 
-from harness.runner import run_scenario
+from harness.runs.runner import run_scenario
 
 
 @pytest.mark.scenario("mindir-latency")

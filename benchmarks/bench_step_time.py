@@ -3,10 +3,10 @@ import time
 
 import pytest
 
-from harness.peak import nominal_peak
-from harness.registry import rebind
-from harness.runner import run_scenario
+from harness.records.peak import nominal_peak
+from harness.runs.runner import run_scenario
 from harness.scenarios.common import resolve_config
+from harness.scenarios.registry import rebind
 from harness.scenarios.step_time import compile_record, phase_records, scale_steps, time_scale
 
 

@@ -45,9 +45,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def bench_ctx(pytestconfig):
     """Return the suite's run context (scenario ``bench``; ``registry.rebind`` makes a scenario's own from it)."""
-    from harness.machine import collect_meta
-    from harness.records import new_run_id
-    from harness.scenario_api import RunContext
+    from harness.records.machine import collect_meta
+    from harness.records.store import new_run_id
+    from harness.scenarios.api import RunContext
     from pgan_ref.device import setup
 
     opt = pytestconfig.getoption
@@ -78,9 +78,9 @@ def full_width(pytestconfig) -> bool:
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     """Append one ``bench_time`` record per benchmark (raw round times as samples) to the suite's records."""
-    from harness.bench_records import benchmark_records
-    from harness.machine import collect_meta
-    from harness.records import RecordStore, new_run_id
+    from harness.records.from_benchmark import benchmark_records
+    from harness.records.machine import collect_meta
+    from harness.records.store import RecordStore, new_run_id
 
     opt = config.getoption
     params = {"preset": opt("--pgan-preset"), "device": opt("--pgan-device"), "devices": opt("--pgan-devices"),

@@ -1,6 +1,6 @@
 """``python -m harness`` runs the ``pgan-harness`` CLI."""
 import sys
 
-from .cli import main
+from harness.cli import main
 
 sys.exit(main())

@@ -16,8 +16,8 @@ from pgan_ref.config import ConfigError
 from pgan_ref.data import DataError
 from pgan_ref.errors import CheckpointError
 
-from . import commands
-from .errors import BadInput
+from harness import commands
+from harness.errors import BadInput
 
 EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 # Everything reported as bad input (exit 2, one line): ours and pgan_ref's config / data / checkpoint errors.
@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue  # shared option groups, not a command
         importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
     _add_debug(parser, top=True)
     return parser

@@ -27,7 +27,7 @@ class ModelZooStep:
     """``step(real, z_d, z_g, alpha, mix) -> (loss_d, loss_g, gp, drift, overflow_d, overflow_g)`` as three graphs.
 
     ``last_ema_s`` holds the seconds the host-side EMA of the last call took, bracketed by ``sync`` (a
-    device wait such as ``harness.timing.sync``; by default none, so training adds no waits).
+    device wait such as ``harness.scenarios.timing.sync``; by default none, so training adds no waits).
     """
 
     def __init__(self, nets: StepNets, cfg, *, fade_real: bool, group_size: int = 1,

@@ -4,12 +4,12 @@ import math
 import numpy as np
 import pytest
 
-from harness import ab_stats
-from harness.ab_driver import ABRun, Entry, EntryState, Settings
-from harness.ab_revisions import Revision
+from harness.ab import stats as ab_stats
+from harness.ab.driver import ABRun, Entry, EntryState, Settings
+from harness.ab.revisions import Revision
 from harness.cli import main
 from harness.commands import ab as ab_cmd
-from harness.verdicts import Verdict
+from harness.judge.verdicts import Verdict
 
 from .test_ab_revisions import repo  # noqa: F401  (fixture)
 

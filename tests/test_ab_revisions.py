@@ -5,9 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import ab_revisions as revs
+from harness.ab import revisions as revs
 
 PYPROJECT = '[project]\nname = "x"\nrequires-python = ">=3.11"\ndependencies = ["numpy>=1.26,<2", "{dep}"]\n'
+
+
+OLD_WORKER = "harness/ab_worker.py"  # the worker's file before the move into packages
 
 
 def git(repo: Path, *args: str) -> str:
@@ -27,7 +30,7 @@ def repo(tmp_path) -> Path:
     git(r, "commit", "-qm", "old")
     git(r, "tag", "old")
     (r / "harness").mkdir()
-    (r / revs.WORKER_FILE).write_text("# worker\n")
+    (r / OLD_WORKER).write_text("# worker\n")
     git(r, "add", ".")
     git(r, "commit", "-qm", "worker")
     git(r, "tag", "v1")
@@ -46,7 +49,7 @@ def test_unknown_revision_is_refused_with_its_name(repo):
 def test_working_tree_is_head_and_dirty_only_when_edited(repo):
     head = revs.describe(repo, revs.WORKING_TREE, "head")
     assert (head.commit, head.dirty, head.path) == (git(repo, "rev-parse", "v1"), False, repo)
-    (repo / revs.WORKER_FILE).write_text("# edited\n")
+    (repo / OLD_WORKER).write_text("# edited\n")
     assert revs.describe(repo, None, "head").dirty
     assert revs.describe(repo, None, "head").labels()["dirty"] is True
 
@@ -78,8 +81,18 @@ def test_dependency_change_in_the_working_tree_is_seen(repo):
 
 def test_revision_without_worker_cannot_be_measured(repo):
     with pytest.raises(revs.CannotCompare, match="predates the A/B worker protocol"):
-        revs.check_has_worker(repo, revs.describe(repo, "old", "base"))
-    revs.check_has_worker(repo, revs.describe(repo, "v1", "base"))
+        revs.with_worker(repo, revs.describe(repo, "old", "base"))
+
+
+def test_worker_module_follows_each_revisions_layout(repo):
+    assert revs.with_worker(repo, revs.describe(repo, "v1", "base")).worker == "harness.ab_worker"
+    (repo / "harness" / "ab").mkdir()
+    (repo / "harness" / "ab" / "worker.py").write_text("# worker\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "packages")
+    assert revs.with_worker(repo, revs.describe(repo, "HEAD", "base")).worker == "harness.ab.worker"
+    assert revs.with_worker(repo, revs.describe(repo, None, "head")).worker == "harness.ab.worker"
+    assert revs.with_worker(repo, revs.describe(repo, "v1", "base")).worker == "harness.ab_worker"
 
 
 def test_checkout_is_the_revisions_code_and_is_removed_also_on_error(repo):

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from harness import ab_stats
-from harness.verdicts import AB_EXIT_CODES, Verdict
+from harness.ab import stats as ab_stats
+from harness.judge.verdicts import AB_EXIT_CODES, Verdict
 
 IMPROVED, INCONCLUSIVE, NO_CHANGE, REGRESSED = Verdict.IMPROVED, Verdict.INCONCLUSIVE, Verdict.NO_CHANGE, Verdict.REGRESSED
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import ab_worker
-from harness.ab_driver import Entry, Settings, run_ab
-from harness.ab_revisions import describe
-from harness.records import RecordStore
+from harness.ab import worker as ab_worker
+from harness.ab.driver import Entry, Settings, run_ab
+from harness.ab.revisions import describe, with_worker
+from harness.records.store import RecordStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,8 +49,8 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     other = tmp_path / "python"  # the head runs in "another environment": an interpreter given by path
     other.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
     other.chmod(0o755)
-    head = describe(repo, None, "head", str(other))
-    base = describe(repo, None, "base")
+    head = with_worker(repo, describe(repo, None, "head", str(other)))
+    base = with_worker(repo, describe(repo, None, "base"))
     settings = Settings(burst=2, min_blocks=1, max_blocks=1, budget_s=600)
     out = tmp_path / "out"
     run = run_ab(base, head, [Entry(4, "stable", inject=0.1)], settings, out)

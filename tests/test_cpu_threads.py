@@ -30,7 +30,7 @@ def test_bad_value_names_the_variable_and_what_is_accepted(value):
 PROBE = ("import json\n"
          "from mindspore._c_expression import RuntimeConf\n"
          "from pgan_ref.device import setup\n"
-         "from harness.machine import collect_meta\n"
+         "from harness.records.machine import collect_meta\n"
          "setup('CPU')\n"
          "meta = collect_meta()\n"
          "print(json.dumps([RuntimeConf.get_instance().is_op_threads_num_configured(), meta['cpu_threads'],"

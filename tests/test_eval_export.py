@@ -68,7 +68,7 @@ def test_eval_scale_mismatch_and_missing_checkpoint(ckpt, tmp_path, capsys):
 
 
 def test_export_cli_writes_fixed_shape_mindir(ckpt, tmp_path):
-    from harness.inference import read_mindir_inputs
+    from harness.scenarios.inference import read_mindir_inputs
 
     name = tmp_path / "PGAN"
     assert export_cli.main(["--checkpoint_g", str(ckpt), "--batch_size", "4", "--file_name", str(name)]) == 0

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from harness.fid.distance import (bootstrap_fid, fid_infinity, frechet_distance, frechet_distance_to_features, kid,
-                                  statistics)
+from harness.quality.fid.distance import (bootstrap_fid, fid_infinity, frechet_distance, frechet_distance_to_features,
+    kid, statistics)
 
 
 @pytest.mark.parametrize("m1,s1,m2,s2", [(0.0, 1.0, 0.0, 1.0), (1.0, 2.0, -0.5, 0.3), (3.0, 1e-4, 2.0, 9.0)])

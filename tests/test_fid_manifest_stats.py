@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.fid.protocol import ManifestMismatch, compare_results, make_manifest, manifest_sha256
+from harness.quality.fid.protocol import ManifestMismatch, compare_results, make_manifest, manifest_sha256
 
 from .test_fid_network import extractor  # noqa: F401  (the shared Inception, skipped without weights)
 

@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 
 from harness.cli import main
-from harness.fid import WeightsError, compute_fid, get_extractor
-from harness.fid.distance import frechet_distance, statistics
-from harness.fid.preprocess import preprocess
+from harness.quality.fid import WeightsError, compute_fid, get_extractor
+from harness.quality.fid.distance import frechet_distance, statistics
+from harness.quality.fid.preprocess import preprocess
 
 RTOL = 1e-4
 
@@ -88,7 +88,7 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 def test_block_average_pool_excludes_padding():
     import mindspore as ms
 
-    from harness.fid.inception import _pool
+    from harness.quality.fid.inception import _pool
 
     x = np.random.default_rng(0).normal(size=(1, 2, 5, 6)).astype(np.float32)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.fid.inputs import InputError, to_uint8_nhwc
-from harness.fid.preprocess import linear_resize_matrix, preprocess, resize_linear
+from harness.quality.fid.inputs import InputError, to_uint8_nhwc
+from harness.quality.fid.preprocess import linear_resize_matrix, preprocess, resize_linear
 
 
 def reference_resize_1d(row: np.ndarray, n_out: int, half_pixel: bool) -> np.ndarray:

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.fid.inputs import FolderSource, InputError, open_source
-from harness.fid.protocol import ManifestMismatch, compare_results, make_manifest, real_features
+from harness.quality.fid.inputs import FolderSource, InputError, open_source
+from harness.quality.fid.protocol import ManifestMismatch, compare_results, make_manifest, real_features
 
 
 def manifest(**changes):

@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from harness.fid import weights
-from harness.fid.inception import conv_names
-from harness.fid.torchzip import load_pickle
+from harness.quality.fid import weights
+from harness.quality.fid.inception import conv_names
+from harness.quality.fid.torchzip import load_pickle
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from harness.fid import weights
-from harness.fid.torchzip import load_pickle
+from harness.quality.fid import weights
+from harness.quality.fid.torchzip import load_pickle
 from tests.test_fid_weights import fake_torch, state_dict  # noqa: F401  (fake_torch is a fixture)
 from tests.test_train_cli_errors import REPO, assert_one_line
 

@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from harness import gate
-from harness.baseline_files import calibration, load_baseline, save_baseline
 from harness.cli import main
-from harness.entries import group_entries
-from harness.machine import fingerprint
-from harness.records import RecordStore, make_record, read_records
-from harness.verdicts import Verdict
+from harness.judge import gate
+from harness.judge.baseline_files import calibration, load_baseline, save_baseline
+from harness.judge.entries import group_entries
+from harness.judge.verdicts import Verdict
+from harness.records.machine import fingerprint
+from harness.records.store import RecordStore, make_record, read_records
 
 META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cann": None, "memory_gib": 8,
         "hostname": "box-a", "cpu": {"brand": "Test CPU", "arch": "X86_64", "count": 2, "flags_sha256": "ab",
@@ -145,7 +145,7 @@ def test_calibrate_command_uses_run_scenario(tmp_path, monkeypatch):
         calls.append((name, preset, overrides))
         return write_run(out_dir, out_dir.name, seed=len(calls))
 
-    monkeypatch.setattr("harness.runner.run_scenario", run_scenario)
+    monkeypatch.setattr("harness.runs.runner.run_scenario", run_scenario)
     out = tmp_path / "calibration.json"
     assert main(["calibrate", "step-time", "--out-dir", str(tmp_path / "aa"), "--calibration", str(out),
                  "--set", "steps=5"]) == 0

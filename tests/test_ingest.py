@@ -1,10 +1,10 @@
-"""Tests of reading real ModelZoo, pytorch_GAN_zoo and 310 logs into records (``harness.ingest``)."""
+"""Tests of reading real ModelZoo, pytorch_GAN_zoo and 310 logs into records (``harness.logs.ingest``)."""
 import json
 
 import pytest
 
-from harness import ingest
 from harness.cli import main
+from harness.logs import ingest
 
 META = {"device": "unknown"}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-import harness.launch as launch
-from harness.launch import LaunchError, launch_msrun, local_ranks, worker_done
+import harness.runs.launch as launch
+from harness.runs.launch import LaunchError, launch_msrun, local_ranks, worker_done
 
 WORKER = str(Path(__file__).parent / "workers" / "allreduce_worker.py")
 
@@ -115,7 +115,7 @@ def test_hung_rank_is_stopped_after_straggler_window(tmp_path):
 @pytest.mark.slow
 def test_sigint_to_the_launcher_cleans_up_every_process(tmp_path):
     results, logs = tmp_path / "results", tmp_path / "logs"
-    script = ("from harness.launch import launch_msrun; "
+    script = ("from harness.runs.launch import launch_msrun; "
               f"launch_msrun([{WORKER!r}, '--results-dir', {str(results)!r}, '--hang-rank', '1'], workers=2, "
               f"log_dir={str(logs)!r}, results_dir={str(results)!r}, timeout_s=300)")
     launcher = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)

@@ -4,9 +4,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from harness.inference import (GRAPHCELL, InferenceError, available_runtimes, export_mindir, load_runtime,
-                               read_mindir_inputs, resolve_runtime)
-from harness.registry import context, get
+from harness.scenarios.inference import (GRAPHCELL, InferenceError, available_runtimes, export_mindir, load_runtime,
+    read_mindir_inputs, resolve_runtime)
+from harness.scenarios.registry import context, get
 from pgan_ref.generator_io import generate, sample_latents
 from pgan_ref.networks import Generator
 

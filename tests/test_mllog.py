@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from harness import mllog
 from harness.cli import main
+from harness.logs import mllog
 
 
 def _good_log(tmp_path, status=mllog.STATUS_SUCCESS):

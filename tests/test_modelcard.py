@@ -6,9 +6,9 @@ import json
 import pytest
 import yaml
 
-from harness.baseline_files import load_baseline, save_baseline
 from harness.cli import main
-from harness.modelcard import baseline_from_model_card, card_claims, parse_loss, parse_model_card, parse_timings
+from harness.judge.baseline_files import load_baseline, save_baseline
+from harness.judge.modelcard import baseline_from_model_card, card_claims, parse_loss, parse_model_card, parse_timings
 
 from .conftest import PGAN_CARD
 

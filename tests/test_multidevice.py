@@ -5,8 +5,8 @@ import math
 import psutil
 import pytest
 
-from harness.records import RecordStore
-from harness.runner import run_scenario
+from harness.records.store import RecordStore
+from harness.runs.runner import run_scenario
 
 TINY = {"scales": "[4,8]", "depth": "[8,8]", "latent": "16", "num_batch": "[8,8]", "alpha_jumps": "[0,2]",
         "alpha_size_jumps": "[1,1]", "batch_size": "4", "iters": "2", "warmup": "1", "synthetic_n": "32"}

@@ -1,5 +1,5 @@
 """The nominal CPU peak: closed forms from the metadata, the oneDNN ISA cap, and where no peak exists."""
-from harness.peak import nominal_peak, vector_isa
+from harness.records.peak import nominal_peak, vector_isa
 
 XEON = {"device": "CPU", "cpu": {"count": 2, "hz_advertised": "2.1000 GHz", "avx512": True, "avx2": True},
         "env": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}

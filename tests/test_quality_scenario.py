@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.quality.evaluate import applicable, parse_metrics
-from harness import registry
-from harness.scenarios.common import generated_images
 from harness.quality import ms_ssim
+from harness.quality.evaluate import applicable, parse_metrics
+from harness.scenarios import registry
+from harness.scenarios.common import generated_images
 from pgan_ref.config import load_config
 
 

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.baseline_files import save_baseline
-from harness.card_table import card_check_rows, card_rows
-from harness.modelcard import baseline_from_model_card, card_claims
-from harness.records import RecordStore, make_record
-from harness.report import write_report
-from harness.report_tables import card_iterations, hms, projection_table, projections, records_frame, step_table
-from harness.verdicts import Verdict
+from harness.judge.baseline_files import save_baseline
+from harness.judge.modelcard import baseline_from_model_card, card_claims
+from harness.judge.verdicts import Verdict
+from harness.records.store import RecordStore, make_record
+from harness.report.card_table import card_check_rows, card_rows
+from harness.report.render import write_report
+from harness.report.tables import card_iterations, hms, projection_table, projections, records_frame, step_table
 
 from .conftest import PGAN_CARD as CARD
 

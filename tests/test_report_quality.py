@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.records import make_record
-from harness.card_table import card_rows
-from harness.report import write_report
-from harness.report_tables import fid_table, records_frame
+from harness.records.store import make_record
+from harness.report.card_table import card_rows
+from harness.report.render import write_report
+from harness.report.tables import fid_table, records_frame
 
 from .test_report import META, card  # noqa: F401  (the parsed model card fixture)
 
@@ -50,7 +50,7 @@ def test_fid_table_flags_small_n_and_v1_manifests():
 
 
 def test_card_ms_ssim_row_cites_the_gpu_card(card):  # noqa: F811
-    from harness.modelcard import card_claims
+    from harness.judge.modelcard import card_claims
 
     table = card_rows(records_frame(quality_records()), card_claims(card))
     row = table[table.iloc[:, 0] == "MS-SSIM"].iloc[0]

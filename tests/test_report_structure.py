@@ -1,8 +1,8 @@
 """Records and report for the ModelZoo step: structures side by side, projection on the trained one, skipped updates, precision meta."""
 import numpy as np
 
-from harness.records import make_record
-from harness.report_tables import as_trained, loss_table, records_frame, step_table, structure_table
+from harness.records.store import make_record
+from harness.report.tables import as_trained, loss_table, records_frame, step_table, structure_table
 
 META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cpu": {"brand": "Test CPU"}}
 CLAIMS = {"step_time": [{"seconds": 1.1, "raw": "1.1 s/step"}]}

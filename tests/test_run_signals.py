@@ -25,7 +25,7 @@ def _marked(marker: str) -> list[psutil.Process]:
 
 
 def _workers(marker: str) -> list[psutil.Process]:
-    return [p for p in _marked(marker) if "harness.worker" in " ".join(p.cmdline())]
+    return [p for p in _marked(marker) if "harness.runs.worker" in " ".join(p.cmdline())]
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """Tests that training scenarios record the card's training parameters (dataset, optimizer, lr) with every row."""
 from __future__ import annotations
 
-from harness import registry
+from harness.scenarios import registry
 from harness.scenarios.common import resolve_config
 from pgan_ref.config import load_config
 
@@ -44,7 +44,7 @@ def test_fid_scenario_scores_the_checkpoint_against_the_training_images(tmp_path
         seen["real"], seen["fake"], seen["sampling"] = real, fake, kw["sampling"]
         return {"fid": 12.5, "manifest": {"n": kw["n"]}, "fid_bootstrap": {"ci": [11.0, 14.0]}, "kid": 0.01}
 
-    monkeypatch.setattr("harness.fid.compute_fid", fake_compute_fid)
+    monkeypatch.setattr("harness.quality.fid.compute_fid", fake_compute_fid)
     ctx = _ctx("fid", overrides={"checkpoint": str(ckpt), "n": "3", "data": str(tmp_path / "data")})
     fid, kid = registry.get("fid").run(ctx).records
     assert seen["real"] == paths[0].parent

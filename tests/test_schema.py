@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from harness.baseline_files import load_baseline
-from harness.records import make_record, record_problem
-from harness.report import write_report
-from harness.schema import SCHEMA_VERSION, Record, migrate
+from harness.judge.baseline_files import load_baseline
+from harness.records.schema import SCHEMA_VERSION, Record, migrate
+from harness.records.store import make_record, record_problem
+from harness.report.render import write_report
 
 from .conftest import REPO
 

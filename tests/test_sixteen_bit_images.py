@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.fid.inputs import InputError, open_source
+from harness.quality.fid.inputs import InputError, open_source
 from pgan_ref.data import iterate_batches, list_images
 
 # A 16-bit grey ramp over the whole range: the expected 8-bit value of v is v >> 8 (v // 256).

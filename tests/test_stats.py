@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from harness import stats
-from harness.verdicts import Verdict
+from harness.judge import stats
+from harness.judge.verdicts import Verdict
 
 
 def trials(shift: float, n: int = 15, noise: float = 0.05, count: int = 1000) -> Counter:

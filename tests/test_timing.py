@@ -4,8 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-import harness.timing as timing
-from harness.timing import measure_overhead, time_calls, time_split
+import harness.scenarios.timing as timing
+from harness.scenarios.timing import measure_overhead, time_calls, time_split
 
 
 class ScriptedClock:

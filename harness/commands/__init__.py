@@ -1,1 +1,2 @@
-"""Subcommands of ``pgan-harness``: each module defines ``register(subparsers)`` that sets ``func``."""
+"""Subcommands of ``pgan-harness``: each public module defines ``register(subparsers)`` that sets ``func``;
+``_options`` holds the option groups several commands share (declared once, as asv's common_args)."""

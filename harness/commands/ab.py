@@ -12,12 +12,12 @@ from pathlib import Path
 
 import yaml
 
-from .. import ab_revisions as revs
-from ..ab_driver import CLOCKS, DESIGNS, Entry, Settings, WorkerError, parse_entry, preset_entries, run_ab
-from ..ab_stats import overall
-from ..ab_table import ab_table
-from ..verdicts import AB_EXIT_CODES, Verdict
-from .gate import percent
+from harness.ab import revisions as revs
+from harness.ab.driver import CLOCKS, DESIGNS, Entry, Settings, WorkerError, parse_entry, preset_entries, run_ab
+from harness.ab.stats import overall
+from harness.ab.table import ab_table
+from harness.commands.gate import percent
+from harness.judge.verdicts import AB_EXIT_CODES, Verdict
 
 GATE_KEYS = {"base": "base", "entries": "entries", "max_slowdown": "max_slowdown", "budget_s": "budget_s",
              "preset": "preset", "burst": "burst", "min_blocks": "min_blocks"}
@@ -92,8 +92,7 @@ def run(args: argparse.Namespace) -> int:
         base = head if args.calibrate is not None else \
             revs.describe(repo, args.base, "base", revs.interpreter(args.base_python, "--base-python"))
         revs.check_same_dependencies(repo, base, head)
-        for r in (base, head):
-            revs.check_has_worker(repo, r)
+        base, head = (revs.with_worker(repo, r) for r in (base, head))
         with contextlib.ExitStack() as stack:
             head = stack.enter_context(revs.checkout(repo, head))
             base = dataclasses.replace(head, role="base") if args.calibrate is not None \

@@ -6,9 +6,9 @@ import sys
 
 import yaml
 
-from ..baseline_files import build_measured_baseline, save_baseline
-from ..modelcard import baseline_from_model_card
-from ..records import read_records
+from harness.judge.baseline_files import build_measured_baseline, save_baseline
+from harness.judge.modelcard import baseline_from_model_card
+from harness.records.store import read_records
 
 
 def run(args: argparse.Namespace) -> int:

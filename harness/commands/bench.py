@@ -5,8 +5,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli_args import add_run_options
-from ..errors import at_least
+from harness.commands._options import add_run_options
+from harness.errors import at_least
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_BENCHMARKS = REPO / "benchmarks"
@@ -46,7 +46,7 @@ def main(args) -> int:
     """Run the suite; return pytest's exit code (0 when every benchmark ran)."""
     import pytest
 
-    from ..registry import SCENARIOS
+    from harness.scenarios.registry import SCENARIOS
 
     if args.smoke:
         args.scenarios, args.rounds, args.min_time = "step-time", SMOKE_ROUNDS, SMOKE_MIN_TIME
@@ -70,9 +70,9 @@ def main(args) -> int:
                         "--pgan-scenarios", ",".join(chosen),
                         *(["--pgan-no-full-width"] if args.no_full_width else [])])
     if not args.no_report:
-        from ..baseline_files import load_baseline
-        from ..records import read_records
-        from ..report import write_report
+        from harness.judge.baseline_files import load_baseline
+        from harness.records.store import read_records
+        from harness.report.render import write_report
 
         card = Path(args.card)
         path = write_report(read_records([records_dir]), args.report_dir or out / "report",

@@ -5,10 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_args import add_run_options
-from ..errors import at_least
-from ..baseline_files import calibration, save_baseline
-from ..records import read_records
+from harness.commands._options import add_run_options
+from harness.errors import at_least
+from harness.judge.baseline_files import calibration, save_baseline
+from harness.records.store import read_records
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from pgan_ref.cli_common import parse_sets
 
-        from ..runner import run_scenario  # lazy: the runner imports the scenarios (and MindSpore)
+        from harness.runs.runner import run_scenario  # lazy: the runner imports the scenarios (and MindSpore)
 
         out = Path(args.out_dir)
         dirs = [run_scenario(args.scenario, out / f"aa-{i}", args.preset, args.device, args.devices, args.variant,

@@ -1,7 +1,7 @@
 """``pgan-harness check-log``: check MLPerf-style event logs against the compliance rules."""
 from __future__ import annotations
 
-from .. import mllog
+from harness.logs import mllog
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 

@@ -5,10 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import gate
-from ..entries import group_entries, machine_fingerprints
-from ..records import read_records
-from .gate import add_threshold_options, rows_table
+from harness.commands.gate import add_threshold_options, rows_table
+from harness.judge import gate
+from harness.judge.entries import group_entries, machine_fingerprints
+from harness.records.store import read_records
 
 
 def load_run(ref: str, results: list[str]) -> list[dict]:

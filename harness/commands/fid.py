@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from ..errors import at_least
+from harness.errors import at_least
 
 
 def _print_text(r: dict) -> None:
@@ -29,7 +29,7 @@ def _print_text(r: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prepare the weights, or compute and print FID between --real and --fake; return the exit code."""
-    from ..fid import InputError, WeightsError, compute_fid, prepare_weights, save_real_stats
+    from harness.quality.fid import InputError, WeightsError, compute_fid, prepare_weights, save_real_stats
 
     try:
         if args.prepare_weights:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add the ``fid`` subcommand."""
-    from ..fid.preprocess import DEFAULT_MODE, MODES  # light: numpy and PIL only
+    from harness.quality.fid.preprocess import DEFAULT_MODE, MODES  # light: numpy and PIL only
 
     p = subparsers.add_parser("fid", help="FID/KID between two image sets (folders or .npy/.npz)",
                               description="Compute FID (and optionally KID, a bootstrap CI, FID-infinity) between "

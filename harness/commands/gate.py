@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import gate
-from ..baseline_files import baseline_entries, load_baseline
-from ..entries import group_entries
-from ..errors import at_least
-from ..records import read_records
-from ..verdicts import GATE_EXIT_CODES, Verdict
+from harness.errors import at_least
+from harness.judge import gate
+from harness.judge.baseline_files import baseline_entries, load_baseline
+from harness.judge.entries import group_entries
+from harness.judge.verdicts import GATE_EXIT_CODES, Verdict
+from harness.records.store import read_records
 
 
 def percent(text: str) -> float:

@@ -5,10 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import ingest
-from ..errors import at_least
-from ..machine import collect_meta
-from ..records import RecordStore, new_run_id
+from harness.errors import at_least
+from harness.logs import ingest
+from harness.records.machine import collect_meta
+from harness.records.store import RecordStore, new_run_id
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 

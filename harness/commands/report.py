@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..baseline_files import load_baseline
-from ..records import read_records
-from ..report import write_report
+from harness.judge.baseline_files import load_baseline
+from harness.records.store import read_records
+from harness.report.render import write_report
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 from pgan_ref.cli_common import parse_sets
 from pgan_ref.config import ConfigError
 
-from .. import registry
-from ..cli_args import add_run_options
-from ..errors import at_least
+from harness.commands._options import add_run_options
+from harness.errors import at_least
+from harness.scenarios import registry
 
 
 def register(sub) -> None:
@@ -41,8 +41,8 @@ def register(sub) -> None:
 
 def main(args) -> int:
     """Run the scenario; return 0, or 2 on a configuration/usage error, 1 when the run failed."""
-    from ..launch import LaunchError
-    from ..runner import Topology, run_scenario
+    from harness.runs.launch import LaunchError
+    from harness.runs.runner import Topology, run_scenario
 
     try:
         out = run_scenario(args.scenario, Path(args.out), args.preset, args.device, args.devices, args.variant,

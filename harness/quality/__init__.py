@@ -11,13 +11,16 @@ Public API (numpy/scipy only, except P/R/D/C which uses the ``prdc`` package)::
     precision_recall_density_coverage(real_features, fake_features, k=3)
 
 The constants follow NVIDIA's ``metrics/ms_ssim.py`` and ``metrics/sliced_wasserstein.py``; ``constants()`` returns
-them for the protocol manifest.
+them for the protocol manifest. FID and KID (Inception features, statistics files, the protocol manifest) are the
+``harness.quality.fid`` subpackage; ``evaluate`` scores any subset of all of them on one image set.
+
+May import ``harness.records``, ``harness.judge`` and the root modules (``harness.cache``).
 """
-from . import ms_ssim as _ms_ssim_module
-from . import swd as _swd_module
-from .ms_ssim import ms_ssim, ms_ssim_per_image
-from .prdc import NEAREST_K, precision_recall_density_coverage
-from .swd import laplacian_pyramid, multiscale_swd, sliced_wasserstein
+from harness.quality import ms_ssim as _ms_ssim_module
+from harness.quality import swd as _swd_module
+from harness.quality.ms_ssim import ms_ssim, ms_ssim_per_image
+from harness.quality.prdc import NEAREST_K, precision_recall_density_coverage
+from harness.quality.swd import laplacian_pyramid, multiscale_swd, sliced_wasserstein
 
 __all__ = ["ms_ssim", "ms_ssim_per_image", "laplacian_pyramid", "sliced_wasserstein", "multiscale_swd",
            "precision_recall_density_coverage", "constants"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ms_ssim import ms_ssim
-from .swd import MIN_RESOLUTION, multiscale_swd
+from harness.quality.ms_ssim import ms_ssim
+from harness.quality.swd import MIN_RESOLUTION, multiscale_swd
 
 METRICS = ("fid", "kid", "swd", "ms_ssim", "prdc")
 INCEPTION_METRICS = frozenset({"fid", "kid", "prdc"})  # computed on the FID Inception's features
@@ -40,11 +40,11 @@ def evaluate(real: np.ndarray, fake: np.ndarray, metrics: tuple[str, ...], *, se
 
     Keys: ``fid``; ``kid``, ``kid_std``; ``swd`` ({resolution: x1e3, "avg"}; on the first min(n_real, n_fake)
     images of each set); ``ms_ssim_fake`` / ``ms_ssim_real`` with ``ms_ssim_pairs`` / ``ms_ssim_real_pairs`` (consecutive pairs within
-    each set); ``prdc`` (k = 3). Inception metrics share one feature pass (``harness.fid.compute_fid``).
+    each set); ``prdc`` (k = 3). Inception metrics share one feature pass (``harness.quality.fid.compute_fid``).
     """
-    from ..fid.compute import compute_fid
-    from ..fid.inputs import ArraySource
-    from ..fid.protocol import make_manifest, manifest_sha256
+    from harness.quality.fid.compute import compute_fid
+    from harness.quality.fid.inputs import ArraySource
+    from harness.quality.fid.protocol import make_manifest, manifest_sha256
 
     out: dict = {}
     if INCEPTION_METRICS & set(metrics):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from pgan_ref.config import PGANConfig, load_config
 
-from ..cache import cache_dir
-from ..scenario_api import Option, RunContext
+from harness.cache import cache_dir
+from harness.scenarios.api import Option, RunContext
 
 # Options of every scenario that reads training images.
 DATA_OPTIONS = (Option("data", "training image folder (default: a seeded synthetic folder in the cache)"),

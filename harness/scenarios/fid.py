@@ -4,9 +4,9 @@ from __future__ import annotations
 from pgan_ref.data import list_images
 from pgan_ref.generator_io import build_generator
 
-from ..fid.preprocess import MODES
-from ..scenario_api import Option, ScenarioResult, scenario
-from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
+from harness.quality.fid.preprocess import MODES
+from harness.scenarios.api import Option, ScenarioResult, scenario
+from harness.scenarios.common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
 
 @scenario("fid", help="FID/KID of AvG samples (alpha 0, seeded latents) vs a real folder, with the protocol manifest",
@@ -16,7 +16,7 @@ from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config,
                    Option("preprocess", " | ".join(MODES), "pytorch-fid", str, choices=MODES), *DATA_OPTIONS))
 def run(ctx) -> ScenarioResult:
     """Return fid and kid records whose labels carry the protocol manifest."""
-    from harness.fid import compute_fid
+    from harness.quality.fid import compute_fid
     from pgan_ref.fileio import sha256_file
 
     ctx, cfg = resolve_config(ctx)

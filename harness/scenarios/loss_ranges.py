@@ -11,9 +11,9 @@ import numpy as np
 
 from pgan_ref.trainer import Trainer
 
-from ..modelcard import CARD_LOG_EVERY
-from ..scenario_api import ScenarioResult, scenario
-from .common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
+from harness.judge.modelcard import CARD_LOG_EVERY
+from harness.scenarios.api import ScenarioResult, scenario
+from harness.scenarios.common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
 
 DIVERGED = 1e6  # |loss| beyond this counts as diverged
 

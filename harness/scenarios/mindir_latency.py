@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inference import RUNTIMES
-from ..scenario_api import Option, RunContext, ScenarioResult, boolean, int_list, scenario
+from harness.scenarios.api import Option, RunContext, ScenarioResult, boolean, int_list, scenario
+from harness.scenarios.inference import RUNTIMES
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ def run(ctx: RunContext) -> ScenarioResult:
     from pgan_ref.device import apply_precision
     from pgan_ref.generator_io import ensure_device
 
-    from ..inference import export_mindir, load_runtime
-    from ..timing import time_calls
+    from harness.scenarios.inference import export_mindir, load_runtime
+    from harness.scenarios.timing import time_calls
 
     opts = ctx.options()
     cfg = load_config(preset=ctx.preset, variant=ctx.variant, overrides=ctx.config_overrides())
@@ -136,6 +136,6 @@ def run(ctx: RunContext) -> ScenarioResult:
 
 
 def _now() -> str:
-    from ..records import utc_now
+    from harness.records.store import utc_now
 
     return utc_now()

@@ -17,8 +17,8 @@ from pgan_ref.data import list_images, load_rgb, preprocess as training_view
 from pgan_ref.generator_io import build_generator, resolve_architecture, to_uint8
 from pgan_ref.schedule import schedule_summary
 
-from ..scenario_api import Option, ScenarioResult, scenario
-from .common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
+from harness.scenarios.api import Option, ScenarioResult, scenario
+from harness.scenarios.common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
 OPTIONS = (Option("checkpoint", "one AvG checkpoint (or use checkpoints)"),
            Option("checkpoints", "glob of AvG snapshots, e.g. 'ckpt/*/AvG_*.ckpt': one record per snapshot and metric"),

@@ -17,9 +17,9 @@ from pgan_ref.scale_step import FUSED, MODELZOO, ScaleTraining, build_scale, gro
 from pgan_ref.schedule import fade_iterations, iterations
 from pgan_ref.train_step import NoiseSource, StepNets
 
-from ..scenario_api import Option, ScenarioResult, scenario
-from ..timing import measure_overhead, sync, time_split
-from .common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
+from harness.scenarios.api import Option, ScenarioResult, scenario
+from harness.scenarios.common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
+from harness.scenarios.timing import measure_overhead, sync, time_split
 
 PHASES = (("fade", 0.5), ("stable", 0.0))  # alpha inside the fade-in, and after it
 

@@ -1,10 +1,10 @@
-"""Test worker for ``harness.launch``: all-reduce ``rank + 1`` over the msrun cluster and report the sum."""
+"""Test worker for ``harness.runs.launch``: all-reduce ``rank + 1`` over the msrun cluster and report the sum."""
 import argparse
 import os
 import signal
 import time
 
-from harness.launch import worker_done
+from harness.runs.launch import worker_done
 from pgan_ref.device import setup
 
 

@@ -1,0 +1,155 @@
+"""Revisions for an A/B run: resolve them, refuse incomparable pairs, check each out as a temporary worktree."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+# The A/B worker's file and module in every layout that speaks the worker protocol: the package layout, then the flat
+# one (revisions before the move into packages), so a head runs against a base of either layout.
+WORKER_MODULES = {"harness/ab/worker.py": "harness.ab.worker", "harness/ab_worker.py": "harness.ab_worker"}
+WORKING_TREE = None  # ``--head`` default: the working tree as it is, uncommitted edits included
+
+
+class CannotCompare(Exception):
+    """The two revisions cannot be measured against each other (exit 2); the message is one line."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One side of an A/B run: its role, the name asked for, the commit, whether edits are on top, its code, and
+    the Python interpreter (its environment: MindSpore and the other dependencies) that runs it."""
+
+    role: str
+    name: str
+    commit: str
+    dirty: bool
+    path: Path | None  # None until checked out
+    python: str = sys.executable
+    worker: str = ""  # the dotted module of its A/B worker (``with_worker``)
+
+    def labels(self) -> dict:
+        """Return the record labels of this side."""
+        return {"role": self.role, "revision": self.name, "commit": self.commit, "dirty": self.dirty,
+                "python_executable": self.python}
+
+
+def interpreter(path: str | None, option: str) -> str:
+    """Return the Python interpreter ``path`` (None: this one) or raise ``CannotCompare`` naming ``option``."""
+    if path is None:
+        return sys.executable
+    found = shutil.which(path)
+    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
+        raise CannotCompare(f"{option} {path}: not an executable Python interpreter (give the python of an "
+                            f"environment with this project's dependencies, e.g. /envs/ms29/bin/python)")
+    return os.path.abspath(found)
+
+
+def same_environment(base: Revision, head: Revision) -> bool:
+    """Return True when both sides run under one interpreter (so their pinned dependencies must agree)."""
+    return os.path.realpath(base.python) == os.path.realpath(head.python)
+
+
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run git in ``repo``; return the completed process (text output, never raises on a non-zero exit)."""
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+
+
+def repo_root(path: Path | str = ".") -> Path:
+    """Return the top of the git repository holding ``path``."""
+    out = git(Path(path), "rev-parse", "--show-toplevel")
+    if out.returncode:
+        raise CannotCompare(f"{Path(path).resolve()} is not inside a git repository")
+    return Path(out.stdout.strip())
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """Return the full commit id of ``rev`` or raise ``CannotCompare`` naming it."""
+    out = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if out.returncode:
+        raise CannotCompare(f"unknown revision {rev!r} in {repo} (give a commit, branch or tag)")
+    return out.stdout.strip()
+
+
+def is_dirty(repo: Path) -> bool:
+    """Return True when tracked files of the working tree differ from HEAD."""
+    return bool(git(repo, "status", "--porcelain", "--untracked-files=no").stdout.strip())
+
+
+def pyproject_text(repo: Path, commit: str | None) -> str:
+    """Return pyproject.toml of ``commit`` (the working tree's when None), '' when absent."""
+    if commit is None:
+        path = repo / "pyproject.toml"
+        return path.read_text() if path.exists() else ""
+    out = git(repo, "show", f"{commit}:pyproject.toml")
+    return out.stdout if out.returncode == 0 else ""
+
+
+def dependencies(text: str) -> dict:
+    """Return what a pyproject.toml pins: requires-python, dependencies and optional dependencies (sorted)."""
+    project = tomllib.loads(text).get("project", {}) if text else {}
+    return {"requires-python": project.get("requires-python"),
+            "dependencies": sorted(project.get("dependencies", [])),
+            "optional-dependencies": {k: sorted(v) for k, v in project.get("optional-dependencies", {}).items()}}
+
+
+def check_same_dependencies(repo: Path, base: Revision, head: Revision) -> None:
+    """Raise ``CannotCompare`` when the two revisions pin different dependencies (one line naming them) and run
+    in one environment; two environments (``--base-python`` / ``--head-python``) are compared as they are."""
+    if not same_environment(base, head):
+        return
+    deps = [dependencies(pyproject_text(repo, None if r.path == repo else r.commit)) for r in (base, head)]
+    if deps[0] != deps[1]:
+        changed = sorted(k for k in deps[0] if deps[0][k] != deps[1][k])
+        diff = "; ".join(f"{k}: {deps[0][k]} -> {deps[1][k]}" for k in changed)
+        raise CannotCompare(f"pyproject.toml {', '.join(changed)} differ between {base.name} and {head.name} "
+                            f"({diff}); measure them in two environments (--base-python / --head-python)")
+
+
+def with_worker(repo: Path, rev: Revision) -> Revision:
+    """Return ``rev`` with the module of its A/B worker, or raise ``CannotCompare`` when it predates the protocol."""
+    for path, module in WORKER_MODULES.items():
+        if rev.path == repo:
+            present = (repo / path).exists()
+        else:
+            present = git(repo, "cat-file", "-e", f"{rev.commit}:{path}").returncode == 0
+        if present:
+            return dataclasses.replace(rev, worker=module)
+    raise CannotCompare(f"{rev.role} revision {rev.name} ({rev.commit[:10]}) predates the A/B worker protocol "
+                        f"(none of {', '.join(WORKER_MODULES)}); it cannot be measured: choose a later base")
+
+
+def describe(repo: Path, rev: str | None, role: str, python: str = sys.executable) -> Revision:
+    """Return revision ``rev`` (None: the working tree, dirty when tracked files changed) before any checkout,
+    run by the interpreter ``python``."""
+    if rev is WORKING_TREE:
+        return Revision(role, "working tree", resolve(repo, "HEAD"), is_dirty(repo), repo, python)
+    return Revision(role, rev, resolve(repo, rev), False, None, python)
+
+
+@contextlib.contextmanager
+def checkout(repo: Path, rev: Revision) -> Iterator[Revision]:
+    """Yield ``rev`` with its code in a folder: a temporary ``git worktree add --detach`` of its commit, removed
+    on exit (also on an exception or an interrupt); the working tree is used as it is."""
+    if rev.path is not None:
+        yield rev
+        return
+    tmp = Path(tempfile.mkdtemp(prefix=f"pgan-ab-{rev.role}-"))
+    path = tmp / "tree"
+    try:
+        out = git(repo, "worktree", "add", "--detach", str(path), rev.commit)
+        if out.returncode:
+            raise CannotCompare(f"git worktree add of {rev.name} failed: {out.stderr.strip()}")
+        yield dataclasses.replace(rev, path=path)
+    finally:
+        git(repo, "worktree", "remove", "--force", str(path))
+        shutil.rmtree(tmp, ignore_errors=True)
+        git(repo, "worktree", "prune")
