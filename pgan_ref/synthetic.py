@@ -1,6 +1,7 @@
 """Seeded synthetic face-like images in the CelebA folder layout, for tests and runs without CelebA."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -96,21 +97,24 @@ def write_synthetic(folder: str | os.PathLike, n: int = 64, seed: int = 0,
         blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
         why = f"{blocker} is a file, not a folder" if blocker else e.strerror
         raise DataError(f"cannot create the folder {target}: {why}: pass a folder path") from None
-    existing = [p for p in target.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
-    manifest = _read_manifest(target)
-    foreign = sorted(set(existing) - _written_by(manifest, target))
-    if foreign:
-        raise DataError(f"{target} already holds {len(foreign)} image(s) not written by `pgan-harness data "
-                        f"synthetic` (e.g. {foreign[0].name}): choose an empty or new folder")
-    if manifest == wanted and all(p.is_file() for p in paths):
-        return paths
-    _write_manifest(target, {**wanted, "complete": False})
-    for stale in existing:  # every one was written here (checked above)
-        stale.unlink()
-    name, options = FORMATS[fmt]
-    for i, path in enumerate(paths, start=1):
-        image = draw_face(np.random.default_rng([seed, i]), size)
-        with replaced_atomically(path) as tmp:
-            image.save(tmp, format=name, **options)
-    _write_manifest(target, wanted)
+    with open(target / ".lock", "w") as lock:  # processes sharing the folder (two A/B workers) write it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existing = [p for p in target.iterdir()  # hidden names: a killed writer's temporary files
+                    if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+        manifest = _read_manifest(target)
+        foreign = sorted(set(existing) - _written_by(manifest, target))
+        if foreign:
+            raise DataError(f"{target} already holds {len(foreign)} image(s) not written by `pgan-harness data "
+                            f"synthetic` (e.g. {foreign[0].name}): choose an empty or new folder")
+        if manifest == wanted and all(p.is_file() for p in paths):
+            return paths
+        _write_manifest(target, {**wanted, "complete": False})
+        for stale in existing:  # every one was written here (checked above)
+            stale.unlink()
+        name, options = FORMATS[fmt]
+        for i, path in enumerate(paths, start=1):
+            image = draw_face(np.random.default_rng([seed, i]), size)
+            with replaced_atomically(path) as tmp:
+                image.save(tmp, format=name, **options)
+        _write_manifest(target, wanted)
     return paths

@@ -172,3 +172,22 @@ def test_cli_writes_a_synthetic_folder_that_loads(tmp_path, capsys):
     files = data.list_images(tmp_path)
     assert len(files) == 3 and Image.open(files[0]).size == (64, 80)
     assert main(["data", "synthetic", str(tmp_path), "--n", "0"]) == 2
+
+
+def test_synthetic_folder_written_by_two_processes_at_once_is_one_complete_set(tmp_path):
+    """Two A/B workers make the default synthetic folder at the same moment: both get the set, nothing is refused."""
+    code = ("import sys; from pgan_ref.synthetic import write_synthetic; "
+            "print(len(write_synthetic(sys.argv[1], n=150, seed=5)))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "shared")], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    alone = write_synthetic(tmp_path / "alone", n=150, seed=5)
+    shared = sorted((tmp_path / "shared" / "img_align_celeba").glob("*.jpg"))
+    assert [p.read_bytes() for p in shared] == [p.read_bytes() for p in alone]
+
+
+def test_a_killed_writers_temporary_file_does_not_block_the_folder(tmp_path):
+    first = write_synthetic(tmp_path, n=3, seed=1)
+    (first[0].parent / ".tmp-999-000002.jpg").write_bytes(b"")  # what a writer killed mid-image leaves
+    assert write_synthetic(tmp_path, n=3, seed=1) == first
