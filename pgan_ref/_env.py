@@ -7,12 +7,16 @@ os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 # MindSpore's C++ logging is noisy at INFO/WARNING on CPU; keep errors unless the user asked otherwise.
 os.environ.setdefault("GLOG_v", "3")
 
+# MindSpore's PyNative pipeline: "1" runs host dispatch inline (see ``pgan_ref.device.apply_host_blocking_run``).
+HOST_BLOCKING_VAR = "MS_DEV_HOST_BLOCKING_RUN"
+
 # MindSpore's CPU kernel threads (see ``pgan_ref.cpu_threads``): default (MindSpore's) or a positive integer.
 CPU_THREADS_VAR = "PGAN_CPU_THREADS"
 
 SPEED_ENV_VARS = (
     "ONEDNN_MAX_CPU_ISA",
     CPU_THREADS_VAR,
+    HOST_BLOCKING_VAR,
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from ._env import HOST_BLOCKING_VAR
 from .cpu_threads import cpu_threads
 
 DEVICES = ("CPU", "GPU", "Ascend")
@@ -19,6 +20,18 @@ def apply_cpu_threads() -> None:
         ms.device_context.cpu.op_tuning.threads_num(threads)
 
 
+def apply_host_blocking_run() -> None:
+    """Make MindSpore run host-side dispatch on the calling thread (``MS_DEV_HOST_BLOCKING_RUN=1``) unless the user set it.
+
+    By default a compiled step called from PyNative goes through MindSpore's asynchronous pipeline, and waiting
+    for its results (``asnumpy``, ``synchronize``) spins the Python thread (``AsyncRQueue::Wait`` is a busy
+    loop): on a 2-core CPU it takes one of the two cores the step's kernels run on, and the step takes ~2x as
+    long (the ModelZoo's GRAPH_MODE cells never wait that way). MindSpore reads the variable at the first
+    operation it dispatches, so this must run before any.
+    """
+    os.environ.setdefault(HOST_BLOCKING_VAR, "1")
+
+
 def launched_by_msrun() -> bool:
     """Return True when msrun started this process: a worker, or the scheduler (MS_ROLE=MS_SCHED) that
     runs the same script and must call ``init()`` to serve the cluster."""
@@ -33,6 +46,7 @@ def setup(device_target: str = "CPU", device_id: int | None = None) -> tuple[int
     if device_target not in DEVICES:
         raise ValueError(f"unknown device {device_target!r}; choose one of {', '.join(DEVICES)}")
     if device_target == "CPU":
+        apply_host_blocking_run()
         apply_cpu_threads()
     if device_id is None and device_target != "CPU":
         device_id = int(os.environ.get("DEVICE_ID", "0"))
