@@ -31,6 +31,7 @@ class Deviations:
     d6_gp_mix_fixed_normal: bool = False   # D6: GP mixing a ~ N(0,1) drawn once per compiled graph
     d7_no_mirror: bool = False             # D7: no horizontal mirror augmentation
     d8_no_crop: bool = False               # D8: whole 178x218 image squashed instead of 128x128 crop
+    d9_fp16_downsample: bool = False       # D9: D pools in float16 (image path cast back; blend input float16)
     b2_reinit_d_at_8: bool = False         # B2: at 4->8, D's 4x4 fromRGB/conv/dense re-initialised
     b3_same_seed_all_ranks: bool = False   # B3: every rank draws the same latents
     b4_dynamic_loss_scale: bool = False    # B4: D and G train with dynamic loss scaling, window = scale_factor
@@ -47,6 +48,7 @@ class Deviations:
 
 
 VARIANTS = {"reference": Deviations, "modelzoo": Deviations.all_on}
+CHECKPOINT_NAMES = ("pgan_ref", "modelzoo")  # the parameter names training writes (checkpoints.save_net)
 # MindSpore 2.10's Ascend operator precision modes (mindspore.device_context.ascend.op_precision.precision_mode).
 PRECISION_MODES = ("force_fp16", "allow_fp32_to_fp16", "allow_mix_precision", "must_keep_origin_dtype", "force_fp32",
                    "allow_fp32_to_bf16", "allow_mix_precision_fp16", "allow_mix_precision_bf16")
@@ -78,6 +80,7 @@ class PGANConfig:
     mirror: bool = True
     model_save_step: int = 10000
     ckpt_save_dir: str = "./checkpoint"
+    checkpoint_names: str = "pgan_ref"  # names written: pgan_ref | modelzoo (the ModelZoo's eval.py loads these)
     log_every: int = 100
     monitor_every: int = 200
     num_workers: int = 2
@@ -111,6 +114,14 @@ class PGANConfig:
                               f"{', '.join(PRECISION_MODES)} (Ascend only) or leave it unset")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
+        if self.checkpoint_names not in CHECKPOINT_NAMES:
+            raise ConfigError(f"config key 'checkpoint_names' = {self.checkpoint_names!r} is not accepted: expected "
+                              f"one of {', '.join(CHECKPOINT_NAMES)}")
+        if self.checkpoint_names == "modelzoo" and not (self.deviations.d1_no_minibatch_stddev
+                                                        and self.deviations.d4_lrelu_torgb):
+            raise ConfigError("checkpoint_names=modelzoo needs the ModelZoo's network (deviations "
+                              "d1_no_minibatch_stddev and d4_lrelu_torgb on, as in --variant modelzoo): its eval.py "
+                              "could not load these weights or would compute something else with them")
 
     @property
     def n_scales(self) -> int:
@@ -134,15 +145,16 @@ class PGANConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Return the sha256 of the canonical JSON form (excluding paths that do not change results).
+        """Return the sha256 of the canonical JSON form (excluding paths and names that do not change results).
 
-        Keys added after the first hashed form (B4/B9 and precision_mode) count only when they act: switches
+        Keys added after the first hashed form (B4/B9/D9, precision_mode) count only when they act: switches
         that are off, loss-scale keys without B4 and an unset precision mode are left out, so configs that do
         not use them keep the hash (and the checkpoints) they had before those keys existed.
         """
         d = self.to_dict()
         d.pop("ckpt_save_dir", None)
-        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure"):
+        d.pop("checkpoint_names", None)  # how parameters are named on disk; either layout is read back
+        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure", "d9_fp16_downsample"):
             if not d["deviations"][switch]:
                 del d["deviations"][switch]
         if not self.deviations.b4_dynamic_loss_scale:

@@ -181,7 +181,8 @@ class Trainer:
                      "loss_scale": {name: scaler.get_state() for name, scaler in st.scalers().items()}}
             nets = st.nets
             ckpt.save_set(ckpt.scale_dir(self.ckpt_dir, r.scale, self.rank), done,
-                          {"G": nets.g, "AvG": nets.avg_g, "D": nets.d}, [nets.opt_d, nets.opt_g], state)
+                          {"G": nets.g, "AvG": nets.avg_g, "D": nets.d}, [nets.opt_d, nets.opt_g], state,
+                          names=cfg.checkpoint_names)
         if self.on_step is not None:
             self.on_step(r)
 
