@@ -58,9 +58,10 @@ class Trainer:
         self.cfg, self.rank, self.group_size = cfg, rank, group_size
         self.ckpt_dir = Path(ckpt_dir)
         self.files = list_images(data_path)  # fails fast (before any compile) on a missing/empty folder
-        if samples_per_rank(len(self.files), group_size) < cfg.batch_size:
+        largest = max(cfg.batch_size_at(s) for s in range(cfg.n_scales))
+        if samples_per_rank(len(self.files), group_size) < largest:
             raise DataError(f"{len(self.files)} images in {data_path} split over {group_size} rank(s) cannot fill "
-                            f"one batch of batch_size={cfg.batch_size}: lower batch_size or add images")
+                            f"one batch of batch_size={largest}: lower batch_size (batch_size_list) or add images")
         first_readable(self.files)
         self.on_step, self.stop_after, self.progress = on_step, stop_after, progress and rank == 0
         steps = self.ckpt_dir / f"steps_rank{rank}.jsonl"
