@@ -36,6 +36,7 @@ class Deviations:
     b3_same_seed_all_ranks: bool = False   # B3: every rank draws the same latents
     b4_dynamic_loss_scale: bool = False    # B4: D and G train with dynamic loss scaling, window = scale_factor
     b5_g_plain_lr: bool = False            # B5: G's Adam keeps plain lr when lr_list is set (D: lr_list[scale])
+    b6_modelzoo_rng_stream: bool = False   # B6: weights, latents, GP mix from one legacy numpy stream, ModelZoo order
     b9_modelzoo_step_structure: bool = False  # B9: three graph calls per iteration, host-side EMA by set_data
 
     @classmethod
@@ -166,7 +167,7 @@ class PGANConfig:
     def hash(self) -> str:
         """Return the sha256 of the canonical JSON form (excluding paths and names that do not change results).
 
-        Keys added after the first hashed form (B4/B5/B9/D9, precision_mode, the per-scale lists) count only when they
+        Keys added after the first hashed form (B4/B5/B6/B9/D9, precision_mode, the per-scale lists) count only when they
         act: switches
         that are off, loss-scale keys without B4 and an unset precision mode are left out, so configs that do
         not use them keep the hash (and the checkpoints) they had before those keys existed.
@@ -174,7 +175,8 @@ class PGANConfig:
         d = self.to_dict()
         d.pop("ckpt_save_dir", None)
         d.pop("checkpoint_names", None)  # how parameters are named on disk; either layout is read back
-        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure", "d9_fp16_downsample", "b5_g_plain_lr"):
+        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure", "d9_fp16_downsample", "b5_g_plain_lr",
+                       "b6_modelzoo_rng_stream"):
             if not d["deviations"][switch]:
                 del d["deviations"][switch]
         for key in ("batch_size_list", "lr_list"):

@@ -44,6 +44,8 @@ def step_structure(cfg) -> str:
 def gp_mix_source(cfg, s_idx: int, rank: int, noise: NoiseSource) -> Callable[[], Tensor]:
     """Return the GP mixing-factor source of a scale: D6's fixed N(0,1) mix drawn once per graph, else U[0,1) per step."""
     bs = cfg.batch_size_at(s_idx)
+    if cfg.deviations.d6_gp_mix_fixed_normal and cfg.deviations.b6_modelzoo_rng_stream:
+        return lambda: noise.fixed_normal_mix(bs)  # drawn from the ModelZoo stream at the scale's first iteration
     if cfg.deviations.d6_gp_mix_fixed_normal:
         fixed = NoiseSource(cfg.seed + 104729 * (s_idx + 1), rank).fixed_normal_mix(bs)
         return lambda: fixed
@@ -81,10 +83,10 @@ class ScaleTraining:
     mix: Callable[[], Tensor]
 
     def run(self, real: np.ndarray, alpha: float) -> StepOutput:
-        """Run one iteration on a real batch (latents for D, then G, then the GP mix); wait for its results."""
+        """Run one iteration on a real batch (latents and GP mix in the noise source's order); wait for its results."""
         bs, latent = self.cfg.batch_size_at(self.s_idx), self.cfg.latent
-        z_d, z_g = self.noise.latents(bs, latent), self.noise.latents(bs, latent)
-        out = self.step(Tensor(real), z_d, z_g, Tensor(np.float32(alpha)), self.mix())
+        z_d, z_g, mix = self.noise.iteration_inputs(bs, latent, self.mix)
+        out = self.step(Tensor(real), z_d, z_g, Tensor(np.float32(alpha)), mix)
         loss_d, loss_g, gp, drift = (float(o.asnumpy()) for o in out[:4])  # asnumpy waits for the device
         n = self.nets
         return StepOutput(loss_d, loss_g, gp, drift, bool(out[4].asnumpy()), bool(out[5].asnumpy()),

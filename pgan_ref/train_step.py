@@ -207,6 +207,10 @@ class NoiseSource:
         """Return GP mixing factors U[0, 1) of shape (batch, 1, 1, 1)."""
         return draw_mix(batch, self.rng)
 
+    def iteration_inputs(self, batch: int, latent: int, mix) -> tuple[Tensor, Tensor, Tensor]:
+        """Return (z_d, z_g, mix()) of one iteration, drawn in that order."""
+        return self.latents(batch, latent), self.latents(batch, latent), mix()
+
     def fixed_normal_mix(self, batch: int) -> Tensor:
         """Return N(0, 1) mixing factors (ModelZoo D6: drawn once and fixed for a compiled graph)."""
         return Tensor(self.rng.standard_normal((batch, 1, 1, 1)).astype(np.float32))

@@ -16,6 +16,7 @@ from .errors import CheckpointError
 from .scale_step import build_scale, grow
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
+from .modelzoo_rng import ModelZooNoise
 from .train_step import NoiseSource
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class Trainer:
         self.on_step, self.stop_after, self.progress = on_step, stop_after, progress and rank == 0
         steps = self.ckpt_dir / f"steps_rank{rank}.jsonl"
         self.log = TrainLog(steps, log if (log and rank == 0) else (lambda _: None))
-        self.noise = NoiseSource(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+        source = ModelZooNoise if cfg.deviations.b6_modelzoo_rng_stream else NoiseSource
+        self.noise = source(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
         self.done_steps = 0
 
     def _resume_point(self):
@@ -118,6 +120,8 @@ class Trainer:
                 (g, d, avg, start_i, state, opt_tensors), loaded = loaded, None
             else:
                 (g, d, avg), start_i, state, opt_tensors = grow(cfg, s_idx, prev, cfg.seed), 0, None, None
+                if isinstance(self.noise, ModelZooNoise):  # B6: the ModelZoo's initial weights, from its stream
+                    self.noise.init_scale(g, d, avg, s_idx, reinit_core=cfg.deviations.b2_reinit_d_at_8)
             if not self._train_scale(s_idx, g, d, avg, start_i, state, opt_tensors):
                 return {"stopped_after": self.done_steps, "completed": False}
             prev = (g, d)

@@ -19,7 +19,9 @@ from pgan_ref.generator_io import build_generator, generate, resolve_architectur
 from pgan_ref.interop import MODELZOO, modelzoo_names
 from pgan_ref.networks import build_networks
 from pgan_ref.scale_step import MODELZOO as THREE_GRAPHS
-from pgan_ref.scale_step import build_scale
+from pgan_ref.modelzoo_rng import ModelZooNoise
+from pgan_ref.networks import local_params
+from pgan_ref.scale_step import build_scale, gp_mix_source, grow
 
 RTOL = 1e-4
 CASES = ["modelzoo_golden_s4_a0.npz", "modelzoo_golden_s8_a0.5.npz"]
@@ -141,9 +143,10 @@ def test_gradients_adam_first_moment(case, stepped, net):
 
 
 def _attr_names(case, net: str) -> dict:
-    """Return {their attribute-path name: our local name} of G or D (the fixture's keys use attribute paths)."""
+    """Return {their attribute-path name: our local name} of G, D or avgG (the fixture's keys use attribute paths)."""
     saved_to_attr = {saved: attr for attr, saved, _ in case["meta"]["param_names"][net]}
-    return {saved_to_attr[saved]: ours for saved, ours in modelzoo_names(net, case["n"], wrapped=True)}
+    kind, wrapped = ("G", False) if net == "avgG" else (net, True)
+    return {saved_to_attr[saved]: ours for saved, ours in modelzoo_names(kind, case["n"], wrapped=wrapped)}
 
 
 def test_without_d9_the_discriminator_differs_at_8px(case):
@@ -158,3 +161,34 @@ def test_without_d9_the_discriminator_differs_at_8px(case):
         d.fp16_pool = d9
         errs[d9] = rel_err(d(Tensor(data["inputs.real"]), Tensor(data["inputs.alpha"])).asnumpy(), data["out.d_real"])
     assert errs[True] < 1e-6 and errs[False] > 2 * RTOL
+
+
+def test_b6_stream_gives_their_initial_weights_latents_and_gp_mix(case):
+    """B6 with their seed (1): every initial weight, both latents and the GP mix equal theirs bit for bit."""
+    data, cfg, n = case["data"], case["cfg"], case["n"]
+    assert cfg.deviations.b6_modelzoo_rng_stream and cfg.deviations.b2_reinit_d_at_8
+    noise, prev = ModelZooNoise(case["meta"]["seed"], 0), None
+    for s in range(n):  # as the trainer grows: each scale built, then its weights drawn
+        g, d, avg = grow(cfg, s, prev, cfg.seed)
+        noise.init_scale(g, d, avg, s, reinit_core=cfg.deviations.b2_reinit_d_at_8)
+        prev = (g, d)
+    for net, cell in (("G", g), ("D", d), ("avgG", avg)):
+        ours = local_params(cell)
+        for attr, name in _attr_names(case, net).items():
+            np.testing.assert_array_equal(ours[name].asnumpy(), data[f"before.{net}.{attr}"], err_msg=f"{net} {attr}")
+    z_d, z_g, mix = noise.iteration_inputs(cfg.batch_size, cfg.latent, gp_mix_source(cfg, n - 1, 0, noise))
+    for ours, key in ((z_d, "inputs.z_d"), (z_g, "inputs.z_g"), (mix, "gp_mix")):
+        np.testing.assert_array_equal(ours.asnumpy(), data[key], err_msg=key)
+    np.testing.assert_array_equal(gp_mix_source(cfg, n - 1, 0, noise)().asnumpy(), data["gp_mix"])  # fixed after
+
+
+def test_b6_state_round_trips_through_json():
+    noise = ModelZooNoise(1, 0)
+    noise.latents(3, 5)
+    noise.fixed_normal_mix(4)
+    state = json.loads(json.dumps(noise.get_state()))
+    expected = (noise.latents(2, 3).asnumpy(), noise.fixed_normal_mix(4).asnumpy())
+    other = ModelZooNoise(7, 0)
+    other.set_state(state)
+    np.testing.assert_array_equal(other.latents(2, 3).asnumpy(), expected[0])
+    np.testing.assert_array_equal(other.fixed_normal_mix(4).asnumpy(), expected[1])

@@ -43,7 +43,7 @@ def test_modelzoo_variant_turns_every_switch_on_and_reference_none():
     ref = load_config(preset="cpu-smoke").deviations
     assert sorted(zoo.enabled()) == sorted(SWITCHES) and zoo == Deviations.all_on()
     assert ref.enabled() == [] and ref == Deviations()
-    assert len(SWITCHES) == 14  # D1-D9, B2, B3, B4, B5, B9
+    assert len(SWITCHES) == 15  # D1-D9, B2-B6, B9
 
 
 @pytest.mark.parametrize("switch", SWITCHES)
