@@ -14,6 +14,7 @@ from mindspore import Tensor
 
 from .data import iterate_batches
 from .loss_scale import DynamicLossScale
+from .modelzoo_rng import ModelZooNoise
 from .modelzoo_step import ModelZooStep
 from .networks import Discriminator, Generator, build_networks, copy_params
 from .schedule import alpha_table
@@ -39,6 +40,12 @@ def grow(cfg, s_idx: int, prev: tuple[Generator, Discriminator] | None, seed: in
 def step_structure(cfg) -> str:
     """Return the structure training runs: the ModelZoo's three graphs under B9, else the fused step."""
     return MODELZOO if cfg.deviations.b9_modelzoo_step_structure else FUSED
+
+
+def noise_source(cfg, rank: int) -> NoiseSource | ModelZooNoise:
+    """Return the rank's latent / GP-mix source: the ModelZoo's numpy stream under B6, else pgan_ref's own."""
+    source = ModelZooNoise if cfg.deviations.b6_modelzoo_rng_stream else NoiseSource
+    return source(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
 
 
 def gp_mix_source(cfg, s_idx: int, rank: int, noise: NoiseSource) -> Callable[[], Tensor]:

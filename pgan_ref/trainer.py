@@ -13,11 +13,10 @@ import numpy as np
 from . import checkpoints as ckpt
 from .data import DataError, first_readable, list_images, samples_per_rank
 from .errors import CheckpointError
-from .scale_step import build_scale, grow
+from .scale_step import build_scale, grow, noise_source
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
 from .modelzoo_rng import ModelZooNoise
-from .train_step import NoiseSource
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +66,7 @@ class Trainer:
         self.on_step, self.stop_after, self.progress = on_step, stop_after, progress and rank == 0
         steps = self.ckpt_dir / f"steps_rank{rank}.jsonl"
         self.log = TrainLog(steps, log if (log and rank == 0) else (lambda _: None))
-        source = ModelZooNoise if cfg.deviations.b6_modelzoo_rng_stream else NoiseSource
-        self.noise = source(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+        self.noise = noise_source(cfg, rank)
         self.done_steps = 0
 
     def _resume_point(self):

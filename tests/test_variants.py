@@ -544,3 +544,15 @@ def test_batch_size_list_sets_each_scale_batch(monkeypatch, data_dir, tmp_path):
     for s, bs in enumerate((2, 4, 8)):
         steps = [st for st in rec.steps if st["s"] == s]
         assert steps and all(st["real"].shape[0] == st["mix"].shape[0] == bs for st in steps)
+
+
+def test_b6_selects_the_modelzoo_stream_for_training(data_dir, tmp_path):
+    from pgan_ref.modelzoo_rng import ModelZooNoise
+
+    zoo = Trainer(load_config(preset="cpu-smoke", variant="modelzoo", overrides=TINY), data_dir, tmp_path / "z",
+                  log=None, progress=False).noise
+    ref = Trainer(tiny_cfg(), data_dir, tmp_path / "r", log=None, progress=False).noise
+    assert isinstance(zoo, ModelZooNoise) and isinstance(ref, NoiseSource)
+    # seed s, rank 0: numpy's legacy stream np.random.seed(s), as the ModelZoo's set_every(s)
+    np.testing.assert_array_equal(zoo.latents(2, 3).asnumpy(),
+                                  np.random.RandomState(TINY.get("seed", 0)).randn(2, 3).astype(np.float32))
