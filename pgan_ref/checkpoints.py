@@ -1,10 +1,11 @@
 """Checkpoints in the ModelZoo layout ``{dir}/{scale}/{G,AvG,D}_{i}.ckpt``, written atomically, plus resume state.
 
 Parameter names are stored without the ``G.``/``D.``/``AvG.`` prefixes used inside the training graph,
-so a checkpoint loads into any network of the same shape. The resume state (optimizer moments and
-step counters in ``state_{i}.ckpt``, RNG state in ``state_{i}.json``) is written last: its JSON is
-the marker that a checkpoint set is complete. Every file carries MindSpore's CRC-32 (``crc_check=True``),
-verified on load; files saved without one still load.
+so a checkpoint loads into any network of the same shape; with ``names="modelzoo"`` they are stored under the
+ModelZoo's own names instead (``interop.modelzoo_names``). Networks are read in any layout ``interop``
+recognises. The resume state (optimizer moments and step counters in ``state_{i}.ckpt``, RNG state in
+``state_{i}.json``) is written last: its JSON is the marker that a checkpoint set is complete. Every file
+carries MindSpore's CRC-32 (``crc_check=True``), verified on load; files saved without one still load.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mindspore import Tensor, nn
 
 from .errors import CheckpointError
 from .fileio import replaced_atomically, write_text_atomic
+from .interop import modelzoo_names, to_pgan_ref
 from .interrupt import deferred_interrupts
 from .networks import local_params
 from .train_step import optimizer_state
@@ -36,9 +38,18 @@ def _atomic_save(entries: list[dict], path: Path) -> None:
         ms.save_checkpoint(entries, str(tmp), crc_check=True)  # CRC-32 of the content, checked by read_checkpoint
 
 
-def save_net(cell: nn.Cell, path: Path) -> None:
-    """Save ``cell``'s parameters under their local names, atomically."""
-    _atomic_save([{"name": n, "data": p.value()} for n, p in local_params(cell).items()], path)
+def save_net(cell: nn.Cell, path: Path, *, names: str = "pgan_ref", role: str = "G") -> None:
+    """Save ``cell``'s parameters atomically under their local names, or the ModelZoo's (``names="modelzoo"``).
+
+    ``role`` (G, AvG or D) chooses the ModelZoo's names for that file: its G_ and D_ files hold the nets as
+    named inside its train cells, its AvG_ files the averaged G as named on its own.
+    """
+    params = local_params(cell)
+    if names == "modelzoo":
+        pairs = modelzoo_names("D" if role == "D" else "G", len(cell.depths), wrapped=role != "AvG")
+    else:
+        pairs = [(n, n) for n in params]
+    _atomic_save([{"name": theirs, "data": params[ours].value()} for theirs, ours in pairs], path)
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -76,20 +87,27 @@ def apply_params(cell: nn.Cell, data: dict, source: str | Path, *, strict: bool 
             p.set_data(Tensor(data[name].asnumpy()))
 
 
+def read_net(path: str | Path) -> tuple[str, dict]:
+    """Return (layout, ``{pgan_ref name: Parameter}``) of a G, AvG or D checkpoint in any layout ``interop`` accepts."""
+    return to_pgan_ref(read_checkpoint(path), path)
+
+
 def load_net(cell: nn.Cell, path: str | Path, *, strict: bool = True) -> None:
-    """Load a checkpoint saved by ``save_net`` (or with matching names) into ``cell`` before compiling."""
-    apply_params(cell, read_checkpoint(path), path, strict=strict)
+    """Load a network checkpoint (pgan_ref's or a recognised foreign layout) into ``cell`` before compiling."""
+    apply_params(cell, read_net(path)[1], path, strict=strict)
 
 
-def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn.Cell], state: dict) -> None:
-    """Save G/AvG/D as ``{name}_{i}.ckpt``, then optimizer state, then the JSON marker, all atomically.
+def save_set(folder: Path, i: int, nets: dict[str, nn.Cell], optimizers: list[nn.Cell], state: dict, *,
+             names: str = "pgan_ref") -> None:
+    """Save G/AvG/D as ``{name}_{i}.ckpt`` (parameter ``names`` as in ``save_net``), then optimizer state, then the
+    JSON marker, all atomically.
 
     Ctrl-C or SIGTERM during the save takes effect once the set is complete.
     """
     folder.mkdir(parents=True, exist_ok=True)
     with deferred_interrupts():
         for name in NETS:
-            save_net(nets[name], folder / f"{name}_{i}.ckpt")
+            save_net(nets[name], folder / f"{name}_{i}.ckpt", names=names, role=name)
         _atomic_save([{"name": p.name, "data": p.value()} for opt in optimizers for p in optimizer_state(opt)],
                      folder / f"state_{i}.ckpt")
         write_text_atomic(folder / f"state_{i}.json", json.dumps(state))
@@ -128,5 +146,9 @@ def checkpoint_sets(ckpt_dir: str | Path, scales: list[int], rank: int = 0) -> l
 
 
 def read_set(folder: Path, i: int) -> dict[str, dict]:
-    """Return the tensors of set ``i`` in ``folder``: ``{"G", "AvG", "D", "state": {name: Parameter}}``."""
-    return {name: read_checkpoint(folder / f"{name}_{i}.ckpt") for name in (*NETS, "state")}
+    """Return the tensors of set ``i`` in ``folder``: ``{"G", "AvG", "D", "state": {name: Parameter}}``.
+
+    The networks' tensors are keyed by pgan_ref names whichever layout they were saved in.
+    """
+    out = {name: read_net(folder / f"{name}_{i}.ckpt")[1] for name in NETS}
+    return {**out, "state": read_checkpoint(folder / f"state_{i}.ckpt")}

@@ -31,9 +31,12 @@ class Deviations:
     d6_gp_mix_fixed_normal: bool = False   # D6: GP mixing a ~ N(0,1) drawn once per compiled graph
     d7_no_mirror: bool = False             # D7: no horizontal mirror augmentation
     d8_no_crop: bool = False               # D8: whole 178x218 image squashed instead of 128x128 crop
+    d9_fp16_downsample: bool = False       # D9: D pools in float16 (image path cast back; blend input float16)
     b2_reinit_d_at_8: bool = False         # B2: at 4->8, D's 4x4 fromRGB/conv/dense re-initialised
     b3_same_seed_all_ranks: bool = False   # B3: every rank draws the same latents
     b4_dynamic_loss_scale: bool = False    # B4: D and G train with dynamic loss scaling, window = scale_factor
+    b5_g_plain_lr: bool = False            # B5: G's Adam keeps plain lr when lr_list is set (D: lr_list[scale])
+    b6_modelzoo_rng_stream: bool = False   # B6: weights, latents, GP mix from one legacy numpy stream, ModelZoo order
     b9_modelzoo_step_structure: bool = False  # B9: three graph calls per iteration, host-side EMA by set_data
 
     @classmethod
@@ -47,6 +50,7 @@ class Deviations:
 
 
 VARIANTS = {"reference": Deviations, "modelzoo": Deviations.all_on}
+CHECKPOINT_NAMES = ("pgan_ref", "modelzoo")  # the parameter names training writes (checkpoints.save_net)
 # MindSpore 2.10's Ascend operator precision modes (mindspore.device_context.ascend.op_precision.precision_mode).
 PRECISION_MODES = ("force_fp16", "allow_fp32_to_fp16", "allow_mix_precision", "must_keep_origin_dtype", "force_fp32",
                    "allow_fp32_to_bf16", "allow_mix_precision_fp16", "allow_mix_precision_bf16")
@@ -62,7 +66,9 @@ class PGANConfig:
     alpha_jumps: list[int] = field(default_factory=lambda: [0, 600, 600, 600, 600, 600])
     alpha_size_jumps: list[int] = field(default_factory=lambda: [32, 32, 32, 32, 32, 32])
     batch_size: int = 16
+    batch_size_list: list[int] = field(default_factory=list)  # per-scale batch sizes (ModelZoo key; [] = batch_size)
     lr: float = 0.001
+    lr_list: list[float] = field(default_factory=list)  # per-scale learning rates (ModelZoo key; [] = lr)
     latent: int = 512
     lambda_gp: float = 10.0
     epsilon_drift: float = 0.001
@@ -78,6 +84,7 @@ class PGANConfig:
     mirror: bool = True
     model_save_step: int = 10000
     ckpt_save_dir: str = "./checkpoint"
+    checkpoint_names: str = "pgan_ref"  # names written: pgan_ref | modelzoo (the ModelZoo's eval.py loads these)
     log_every: int = 100
     monitor_every: int = 200
     num_workers: int = 2
@@ -96,6 +103,10 @@ class PGANConfig:
         """Raise ConfigError when a value has the wrong type or range, or the per-scale lists disagree."""
         check_values(self)
         n = len(self.scales)
+        for name in ("batch_size_list", "lr_list"):  # as the ModelZoo's train.py: empty, or one per scale
+            if getattr(self, name) and len(getattr(self, name)) != n:
+                raise ConfigError(f"config key {name!r} has {len(getattr(self, name))} entries but 'scales' has {n}: "
+                                  f"give one value per scale, or [] to use {name.removesuffix('_list')!r}")
         for name in ("depth", "num_batch", "alpha_jumps", "alpha_size_jumps"):
             if len(getattr(self, name)) < n:
                 raise ConfigError(f"config key {name!r} has {len(getattr(self, name))} entries but "
@@ -111,6 +122,14 @@ class PGANConfig:
                               f"{', '.join(PRECISION_MODES)} (Ascend only) or leave it unset")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
+        if self.checkpoint_names not in CHECKPOINT_NAMES:
+            raise ConfigError(f"config key 'checkpoint_names' = {self.checkpoint_names!r} is not accepted: expected "
+                              f"one of {', '.join(CHECKPOINT_NAMES)}")
+        if self.checkpoint_names == "modelzoo" and not (self.deviations.d1_no_minibatch_stddev
+                                                        and self.deviations.d4_lrelu_torgb):
+            raise ConfigError("checkpoint_names=modelzoo needs the ModelZoo's network (deviations "
+                              "d1_no_minibatch_stddev and d4_lrelu_torgb on, as in --variant modelzoo): its eval.py "
+                              "could not load these weights or would compute something else with them")
 
     @property
     def n_scales(self) -> int:
@@ -120,6 +139,18 @@ class PGANConfig:
     def effective_beta1(self) -> float:
         """Return Adam beta1 after the D5 switch (1e-4) is applied."""
         return 1e-4 if self.deviations.d5_adam_beta1_1e4 else self.beta1
+
+    def batch_size_at(self, s_idx: int) -> int:
+        """Return the batch size of scale index ``s_idx``: ``batch_size_list[s_idx]``, else ``batch_size``."""
+        return self.batch_size_list[s_idx] if self.batch_size_list else self.batch_size
+
+    def lr_d(self, s_idx: int) -> float:
+        """Return D's learning rate at scale index ``s_idx``: ``lr_list[s_idx]``, else ``lr`` (the ModelZoo's)."""
+        return self.lr_list[s_idx] if self.lr_list else self.lr
+
+    def lr_g(self, s_idx: int) -> float:
+        """Return G's learning rate at scale index ``s_idx``: as D's, or plain ``lr`` under B5 (the ModelZoo's)."""
+        return self.lr if self.deviations.b5_g_plain_lr else self.lr_d(s_idx)
 
     def effective_mirror(self) -> bool:
         """Return whether mirror augmentation is on after the D7 switch."""
@@ -134,17 +165,23 @@ class PGANConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Return the sha256 of the canonical JSON form (excluding paths that do not change results).
+        """Return the sha256 of the canonical JSON form (excluding paths and names that do not change results).
 
-        Keys added after the first hashed form (B4/B9 and precision_mode) count only when they act: switches
+        Keys added after the first hashed form (B4/B5/B6/B9/D9, precision_mode, the per-scale lists) count only when they
+        act: switches
         that are off, loss-scale keys without B4 and an unset precision mode are left out, so configs that do
         not use them keep the hash (and the checkpoints) they had before those keys existed.
         """
         d = self.to_dict()
         d.pop("ckpt_save_dir", None)
-        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure"):
+        d.pop("checkpoint_names", None)  # how parameters are named on disk; either layout is read back
+        for switch in ("b4_dynamic_loss_scale", "b9_modelzoo_step_structure", "d9_fp16_downsample", "b5_g_plain_lr",
+                       "b6_modelzoo_rng_stream"):
             if not d["deviations"][switch]:
                 del d["deviations"][switch]
+        for key in ("batch_size_list", "lr_list"):
+            if not d[key]:
+                del d[key]
         if not self.deviations.b4_dynamic_loss_scale:
             for key in ("loss_scale_value", "scale_factor", "scale_window"):
                 del d[key]
@@ -183,12 +220,14 @@ class Range:
 RANGES = {
     "scales": Range(4), "depth": Range(1), "num_batch": Range(1), "alpha_jumps": Range(0),
     "alpha_size_jumps": Range(1), "batch_size": Range(1), "lr": Range(0, low_open=True), "latent": Range(1),
+    "batch_size_list": Range(1), "lr_list": Range(0, low_open=True),
     "lambda_gp": Range(0), "epsilon_drift": Range(0), "leaky": Range(0, 1, high_open=True),
     "beta1": Range(0, 1, high_open=True), "beta2": Range(0, 1, low_open=True, high_open=True),
     "adam_eps": Range(0, low_open=True), "ema_decay": Range(0, 1), "model_save_step": Range(1),
     "log_every": Range(1), "monitor_every": Range(1), "num_workers": Range(1), "seed": Range(0),
     "loss_scale_value": Range(0, 127), "scale_factor": Range(1, low_open=True), "scale_window": Range(1),
 }
+FLOAT_LISTS = {"lr_list"}  # per-scale lists of numbers (the others hold integers)
 _KIND_TEXT = {bool: "true or false", int: "an integer", float: "a number", str: "a text", list: "a list of integers"}
 
 
@@ -199,11 +238,13 @@ def _check_value(key: str, value, default):
     rng = RANGES.get(key)
     accepted = _KIND_TEXT.get(kind, kind.__name__) + (f" {rng.describe()}" if rng else "")
     if kind is list:
-        accepted = f"a list of integers {rng.describe() if rng else ''}, one per scale, e.g. {default[:3]}"
+        what = "numbers" if key in FLOAT_LISTS else "integers"
+        accepted = f"a list of {what} {rng.describe() if rng else ''}, one per scale, e.g. {default[:3] or [1, 2]}"
     bad = ConfigError(f"config key {key!r} = {value!r} is not accepted: expected {accepted}")
     if kind is list:
-        if not isinstance(value, list) or not value or \
-                not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        item = (int, float) if key in FLOAT_LISTS else int
+        if not isinstance(value, list) or (not value and default) or \
+                not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
             raise bad
         if rng and not all(rng.accepts(v) for v in value):
             raise bad

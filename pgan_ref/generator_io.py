@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import CheckpointError
 from .fileio import replaced_atomically, sha256_file
+from .interop import LRELU_TORGB, PGAN_REF
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """The shape of a generator: latent size and channels per scale (``len(depths)`` scales)."""
+    """The shape of a generator: latent size and channels per scale (``len(depths)`` scales), and the layout read."""
 
     latent: int
     depths: tuple[int, ...]
+    layout: str = field(default=PGAN_REF, compare=False)
 
     @property
     def resolution(self) -> int:
@@ -24,18 +26,28 @@ class Architecture:
         return 4 * 2 ** (len(self.depths) - 1)
 
 
-def read_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
-    """Return ``{parameter name: shape}`` of a checkpoint, or raise CheckpointError when it is missing or unreadable."""
+def read_layout_shapes(path: str | Path) -> tuple[str, dict[str, tuple[int, ...]]]:
+    """Return (layout, ``{pgan_ref parameter name: shape}``) of a network checkpoint in any accepted layout.
+
+    Raises CheckpointError when it is missing, unreadable or of no accepted layout.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"generator checkpoint {path} does not exist: pass --checkpoint_g to an "
                               f"AvG_{{i}}.ckpt (e.g. {{ckpt_save_dir}}/{{scale}}/AvG_{{i}}.ckpt)")
-    from .checkpoints import read_checkpoint
+    from .checkpoints import read_net
 
-    return {k: tuple(int(d) for d in v.shape) for k, v in read_checkpoint(path).items()}
+    layout, tensors = read_net(path)
+    return layout, {k: tuple(int(d) for d in v.shape) for k, v in tensors.items()}
 
 
-def infer_architecture(shapes: dict[str, tuple[int, ...]], source: str = "checkpoint") -> Architecture:
+def read_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Return ``{pgan_ref parameter name: shape}`` of a network checkpoint (see ``read_layout_shapes``)."""
+    return read_layout_shapes(path)[1]
+
+
+def infer_architecture(shapes: dict[str, tuple[int, ...]], source: str = "checkpoint",
+                       layout: str = PGAN_REF) -> Architecture:
     """Return the generator architecture implied by checkpoint tensor shapes (to_rgb count, format and blocks)."""
     n = sum(1 for k in shapes if k.startswith("to_rgb.") and k.endswith(".weight"))
     if n == 0 or "format.weight" not in shapes:
@@ -47,7 +59,7 @@ def infer_architecture(shapes: dict[str, tuple[int, ...]], source: str = "checkp
         depths = [shapes["scale0.weight"][0]] + [shapes[f"blocks.{s - 1}.conv0.weight"][0] for s in range(1, n)]
     except KeyError as e:
         raise CheckpointError(f"{source} has {n} to_rgb layers but lacks {e.args[0]}: incomplete checkpoint?") from e
-    return Architecture(int(latent), tuple(int(d) for d in depths))
+    return Architecture(int(latent), tuple(int(d) for d in depths), layout)
 
 
 def scale_index(scale: int) -> int:
@@ -60,7 +72,8 @@ def scale_index(scale: int) -> int:
 
 def resolve_architecture(path: str | Path, *, cfg=None, scale: int | None = None) -> Architecture:
     """Return the architecture to build for ``path``: from its shapes, checked against ``cfg`` and ``scale``."""
-    arch = infer_architecture(read_shapes(path), source=str(path))
+    layout, shapes = read_layout_shapes(path)
+    arch = infer_architecture(shapes, source=str(path), layout=layout)
     if scale is not None and arch.resolution != scale:
         scale_index(scale)
         raise CheckpointError(f"{path} holds a {arch.resolution}x{arch.resolution} generator "
@@ -80,12 +93,18 @@ def resolve_architecture(path: str | Path, *, cfg=None, scale: int | None = None
 
 
 def build_generator(path: str | Path, *, cfg=None, scale: int | None = None, lrelu_torgb: bool | None = None):
-    """Return a Generator in inference mode loaded from ``path`` (shapes checked against ``cfg``/``scale``)."""
+    """Return a Generator in inference mode loaded from ``path`` (shapes checked against ``cfg``/``scale``).
+
+    A foreign layout fixes the toRGB activation (a ModelZoo generator applies LeakyReLU to it, D4, whatever
+    ``cfg`` says); for pgan_ref's own checkpoints ``lrelu_torgb`` or else the config's D4 decides.
+    """
     from .checkpoints import load_net
     from .networks import Generator
 
     arch = resolve_architecture(path, cfg=cfg, scale=scale)
-    if lrelu_torgb is None:
+    if arch.layout in LRELU_TORGB:
+        lrelu_torgb = LRELU_TORGB[arch.layout]
+    elif lrelu_torgb is None:
         lrelu_torgb = bool(cfg.deviations.d4_lrelu_torgb) if cfg is not None else False
     leak = cfg.leaky if cfg is not None else 0.2
     g = Generator(arch.latent, list(arch.depths), leak=leak, lrelu_torgb=lrelu_torgb)

@@ -6,6 +6,7 @@ next network and copies the trained parameters (``grow``).
 """
 from __future__ import annotations
 
+import mindspore as ms
 import numpy as np
 from mindspore import nn
 
@@ -82,12 +83,13 @@ class Discriminator(nn.Cell):
     """PGAN discriminator at ``len(depths)`` scales: ``D(x, alpha) -> (B, 1)`` scores."""
 
     def __init__(self, depths: list[int], *, leak: float = 0.2, seed: int = 1, minibatch_std: bool = True,
-                 maxpool: bool = False):
+                 maxpool: bool = False, fp16_pool: bool = False):
         super().__init__()
         rng = np.random.default_rng(seed)
         self.depths, self.leak = list(depths), leak
         self.minibatch_std = minibatch_std  # off = ModelZoo D1
         self.maxpool = maxpool  # ModelZoo D2
+        self.fp16_pool = fp16_pool  # ModelZoo D9
         d0 = depths[0]
         self.from_rgb = nn.CellList([EqualizedConv2d(3, d, 1, rng) for d in depths])
         self.blocks = nn.CellList([DBlock(depths[s], depths[s - 1], rng, leak) for s in range(1, len(depths))])
@@ -95,8 +97,14 @@ class Discriminator(nn.Cell):
         self.scale0_dense = EqualizedLinear(16 * d0, d0, rng)
         self.decision = EqualizedLinear(d0, 1, rng)
 
-    def _down(self, x):
-        return maxpool2x(x) if self.maxpool else avgpool2x(x)
+    def _down(self, x, blend: bool = False):
+        pool = maxpool2x if self.maxpool else avgpool2x
+        if not self.fp16_pool:
+            return pool(x)
+        # D9: the ModelZoo casts to float16 and pools; the pooled features that enter the alpha blend stay float16
+        # (so ``(1 - alpha) * x`` runs in float16), every other pooled tensor is cast back to float32.
+        x = pool(x.astype(ms.float16))
+        return x if blend else x.astype(ms.float32)
 
     def construct(self, x, alpha):
         top = len(self.blocks)
@@ -106,7 +114,7 @@ class Discriminator(nn.Cell):
         x = leaky_relu(self.from_rgb[top](x), self.leak)
         for i in range(top):
             s = top - 1 - i
-            x = self._down(self.blocks[s](x))
+            x = self._down(self.blocks[s](x), blend=i == 0)
             if i == 0:
                 x = alpha * y + (1.0 - alpha) * x
         if self.minibatch_std:
@@ -122,7 +130,7 @@ def build_networks(cfg, n_scales: int, seed: int = 0) -> tuple[Generator, Discri
     depths = cfg.depth[:n_scales]
     g = Generator(cfg.latent, depths, leak=cfg.leaky, seed=seed, lrelu_torgb=dev.d4_lrelu_torgb)
     d = Discriminator(depths, leak=cfg.leaky, seed=seed + 1, minibatch_std=not dev.d1_no_minibatch_stddev,
-                      maxpool=dev.d2_maxpool_downsample)
+                      maxpool=dev.d2_maxpool_downsample, fp16_pool=dev.d9_fp16_downsample)
     return g, d
 
 

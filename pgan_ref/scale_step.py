@@ -14,6 +14,7 @@ from mindspore import Tensor
 
 from .data import iterate_batches
 from .loss_scale import DynamicLossScale
+from .modelzoo_rng import ModelZooNoise
 from .modelzoo_step import ModelZooStep
 from .networks import Discriminator, Generator, build_networks, copy_params
 from .schedule import alpha_table
@@ -41,9 +42,17 @@ def step_structure(cfg) -> str:
     return MODELZOO if cfg.deviations.b9_modelzoo_step_structure else FUSED
 
 
+def noise_source(cfg, rank: int) -> NoiseSource | ModelZooNoise:
+    """Return the rank's latent / GP-mix source: the ModelZoo's numpy stream under B6, else pgan_ref's own."""
+    source = ModelZooNoise if cfg.deviations.b6_modelzoo_rng_stream else NoiseSource
+    return source(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+
+
 def gp_mix_source(cfg, s_idx: int, rank: int, noise: NoiseSource) -> Callable[[], Tensor]:
     """Return the GP mixing-factor source of a scale: D6's fixed N(0,1) mix drawn once per graph, else U[0,1) per step."""
-    bs = cfg.batch_size
+    bs = cfg.batch_size_at(s_idx)
+    if cfg.deviations.d6_gp_mix_fixed_normal and cfg.deviations.b6_modelzoo_rng_stream:
+        return lambda: noise.fixed_normal_mix(bs)  # drawn from the ModelZoo stream at the scale's first iteration
     if cfg.deviations.d6_gp_mix_fixed_normal:
         fixed = NoiseSource(cfg.seed + 104729 * (s_idx + 1), rank).fixed_normal_mix(bs)
         return lambda: fixed
@@ -81,10 +90,10 @@ class ScaleTraining:
     mix: Callable[[], Tensor]
 
     def run(self, real: np.ndarray, alpha: float) -> StepOutput:
-        """Run one iteration on a real batch (latents for D, then G, then the GP mix); wait for its results."""
-        bs, latent = self.cfg.batch_size, self.cfg.latent
-        z_d, z_g = self.noise.latents(bs, latent), self.noise.latents(bs, latent)
-        out = self.step(Tensor(real), z_d, z_g, Tensor(np.float32(alpha)), self.mix())
+        """Run one iteration on a real batch (latents and GP mix in the noise source's order); wait for its results."""
+        bs, latent = self.cfg.batch_size_at(self.s_idx), self.cfg.latent
+        z_d, z_g, mix = self.noise.iteration_inputs(bs, latent, self.mix)
+        out = self.step(Tensor(real), z_d, z_g, Tensor(np.float32(alpha)), mix)
         loss_d, loss_g, gp, drift = (float(o.asnumpy()) for o in out[:4])  # asnumpy waits for the device
         n = self.nets
         return StepOutput(loss_d, loss_g, gp, drift, bool(out[4].asnumpy()), bool(out[5].asnumpy()),
@@ -113,7 +122,8 @@ def build_scale(cfg, s_idx: int, files: list[Path], noise: NoiseSource, *, nets:
     for cell, name in ((g, "G"), (d, "D"), (avg, "AvG")):
         prefix_parameters(cell, name)
     b4 = cfg.deviations.b4_dynamic_loss_scale
-    step_nets = StepNets(g, d, avg, make_adam(d, cfg, "optD"), make_adam(g, cfg, "optG"),
+    opt_d, opt_g = make_adam(d, cfg, "optD", cfg.lr_d(s_idx)), make_adam(g, cfg, "optG", cfg.lr_g(s_idx))
+    step_nets = StepNets(g, d, avg, opt_d, opt_g,
                          DynamicLossScale(cfg, "optD") if b4 else None, DynamicLossScale(cfg, "optG") if b4 else None)
     structure = structure or step_structure(cfg)
     fade_real = s_idx > 0 and not cfg.deviations.d3_no_real_fade
@@ -121,7 +131,7 @@ def build_scale(cfg, s_idx: int, files: list[Path], noise: NoiseSource, *, nets:
         step = ModelZooStep(step_nets, cfg, fade_real=fade_real, group_size=group_size, sync=sync)
     else:
         step = build_step(step_nets, cfg, fade_real=fade_real, group_size=group_size)
-    scale, bs = cfg.scales[s_idx], cfg.batch_size
+    scale, bs = cfg.scales[s_idx], cfg.batch_size_at(s_idx)
     alphas = alpha_table(cfg.num_batch[s_idx], cfg.alpha_jumps[s_idx], cfg.alpha_size_jumps[s_idx], group_size)
     batches = iterate_batches(files, scale, bs, rank=rank, group_size=group_size, seed=cfg.seed + s_idx,
                               crop=not cfg.deviations.d8_no_crop, mirror=cfg.effective_mirror(),

@@ -37,7 +37,7 @@ def schedule_summary(cfg, devices: int = 1) -> list[dict]:
     for s, scale in enumerate(cfg.scales):
         n = iterations(cfg.num_batch[s], devices)
         fade = min(n, fade_iterations(cfg.alpha_jumps[s], cfg.alpha_size_jumps[s], devices))
-        images = cfg.batch_size * devices
+        images = cfg.batch_size_at(s) * devices
         rows.append({"scale": scale, "iterations": n, "fade_iterations": fade, "images": n * images,
                      "fade_images": fade * images})
     return rows

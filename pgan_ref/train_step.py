@@ -27,10 +27,12 @@ def prefix_parameters(cell: nn.Cell, prefix: str) -> None:
             p.name = f"{prefix}.{p.name}"
 
 
-def make_adam(net: nn.Cell, cfg, prefix: str) -> nn.Adam:
-    """Return a fresh Adam for ``net`` with the config's betas (beta1 0 is run as 1e-12, equal in float32)."""
+def make_adam(net: nn.Cell, cfg, prefix: str, lr: float | None = None) -> nn.Adam:
+    """Return a fresh Adam for ``net`` with the config's betas (beta1 0 is run as 1e-12, equal in float32), at
+    learning rate ``lr`` (default: the config's ``lr``)."""
     beta1 = max(cfg.effective_beta1(), 1e-12)  # nn.Adam requires 0 < beta1; 1e-12 is 0 to float32 precision
-    opt = nn.Adam(net.trainable_params(), learning_rate=cfg.lr, beta1=beta1, beta2=cfg.beta2, eps=cfg.adam_eps)
+    opt = nn.Adam(net.trainable_params(), learning_rate=cfg.lr if lr is None else lr, beta1=beta1, beta2=cfg.beta2,
+                  eps=cfg.adam_eps)
     for p in optimizer_state(opt):  # unique names for moments, step counters and beta powers in one graph
         if not p.name.startswith(prefix + "."):
             p.name = f"{prefix}.{p.name}"
@@ -204,6 +206,10 @@ class NoiseSource:
     def mix(self, batch: int) -> Tensor:
         """Return GP mixing factors U[0, 1) of shape (batch, 1, 1, 1)."""
         return draw_mix(batch, self.rng)
+
+    def iteration_inputs(self, batch: int, latent: int, mix) -> tuple[Tensor, Tensor, Tensor]:
+        """Return (z_d, z_g, mix()) of one iteration, drawn in that order."""
+        return self.latents(batch, latent), self.latents(batch, latent), mix()
 
     def fixed_normal_mix(self, batch: int) -> Tensor:
         """Return N(0, 1) mixing factors (ModelZoo D6: drawn once and fixed for a compiled graph)."""

@@ -13,10 +13,10 @@ import numpy as np
 from . import checkpoints as ckpt
 from .data import DataError, first_readable, list_images, samples_per_rank
 from .errors import CheckpointError
-from .scale_step import build_scale, grow
+from .scale_step import build_scale, grow, noise_source
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
-from .train_step import NoiseSource
+from .modelzoo_rng import ModelZooNoise
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,15 @@ class Trainer:
         self.cfg, self.rank, self.group_size = cfg, rank, group_size
         self.ckpt_dir = Path(ckpt_dir)
         self.files = list_images(data_path)  # fails fast (before any compile) on a missing/empty folder
-        if samples_per_rank(len(self.files), group_size) < cfg.batch_size:
+        largest = max(cfg.batch_size_at(s) for s in range(cfg.n_scales))
+        if samples_per_rank(len(self.files), group_size) < largest:
             raise DataError(f"{len(self.files)} images in {data_path} split over {group_size} rank(s) cannot fill "
-                            f"one batch of batch_size={cfg.batch_size}: lower batch_size or add images")
+                            f"one batch of batch_size={largest}: lower batch_size (batch_size_list) or add images")
         first_readable(self.files)
         self.on_step, self.stop_after, self.progress = on_step, stop_after, progress and rank == 0
         steps = self.ckpt_dir / f"steps_rank{rank}.jsonl"
         self.log = TrainLog(steps, log if (log and rank == 0) else (lambda _: None))
-        self.noise = NoiseSource(cfg.seed, rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+        self.noise = noise_source(cfg, rank)
         self.done_steps = 0
 
     def _resume_point(self):
@@ -117,6 +118,8 @@ class Trainer:
                 (g, d, avg, start_i, state, opt_tensors), loaded = loaded, None
             else:
                 (g, d, avg), start_i, state, opt_tensors = grow(cfg, s_idx, prev, cfg.seed), 0, None, None
+                if isinstance(self.noise, ModelZooNoise):  # B6: the ModelZoo's initial weights, from its stream
+                    self.noise.init_scale(g, d, avg, s_idx, reinit_core=cfg.deviations.b2_reinit_d_at_8)
             if not self._train_scale(s_idx, g, d, avg, start_i, state, opt_tensors):
                 return {"stopped_after": self.done_steps, "completed": False}
             prev = (g, d)
@@ -181,7 +184,8 @@ class Trainer:
                      "loss_scale": {name: scaler.get_state() for name, scaler in st.scalers().items()}}
             nets = st.nets
             ckpt.save_set(ckpt.scale_dir(self.ckpt_dir, r.scale, self.rank), done,
-                          {"G": nets.g, "AvG": nets.avg_g, "D": nets.d}, [nets.opt_d, nets.opt_g], state)
+                          {"G": nets.g, "AvG": nets.avg_g, "D": nets.d}, [nets.opt_d, nets.opt_g], state,
+                          names=cfg.checkpoint_names)
         if self.on_step is not None:
             self.on_step(r)
 

@@ -43,7 +43,7 @@ def test_modelzoo_variant_turns_every_switch_on_and_reference_none():
     ref = load_config(preset="cpu-smoke").deviations
     assert sorted(zoo.enabled()) == sorted(SWITCHES) and zoo == Deviations.all_on()
     assert ref.enabled() == [] and ref == Deviations()
-    assert len(SWITCHES) == 12  # D1-D8, B2, B3, B4, B9
+    assert len(SWITCHES) == 15  # D1-D9, B2-B6, B9
 
 
 @pytest.mark.parametrize("switch", SWITCHES)
@@ -502,3 +502,57 @@ def test_d3_real_fade_formula_in_the_compiled_step(fade_steps):
         out_plain = [float(o.asnumpy()) for o in step_plain(Tensor(faded), z_d, z_g, alpha, mix)[:4]]
         # at alpha 1 the D step sees only the blocky (down-then-up-sampled) real images
         np.testing.assert_allclose(out_fade, out_plain, rtol=1e-4, atol=1e-4)
+
+
+# ---------------------------------------------------------------- lr_list / batch_size_list and B5 (train.py semantics)
+
+def test_per_scale_lists_default_empty_and_must_match_the_scales():
+    cfg = tiny_cfg()
+    assert (cfg.lr_list, cfg.batch_size_list) == ([], [])
+    assert [cfg.lr_d(s) for s in range(3)] == [cfg.lr_g(s) for s in range(3)] == [cfg.lr] * 3
+    assert [cfg.batch_size_at(s) for s in range(3)] == [4] * 3
+    for key, value in (("lr_list", "[0.001, 0.002]"), ("batch_size_list", "[4, 4, 4, 4]")):
+        with pytest.raises(ConfigError, match=f"{key}.*one value per scale"):
+            load_config(preset="cpu-smoke", overrides={**TINY, key: value})
+    for key, value in (("lr_list", "[0.001, -1, 0.1]"), ("batch_size_list", "[4, 0.5, 4]"), ("lr_list", "3")):
+        with pytest.raises(ConfigError, match=f"config key '{key}'"):
+            load_config(preset="cpu-smoke", overrides={**TINY, key: value})
+    assert tiny_cfg().hash() == load_config(preset="cpu-smoke", overrides={**TINY, "lr_list": "[]"}).hash()
+
+
+@pytest.mark.parametrize("b5", [False, True])
+def test_lr_list_gives_d_its_scale_lr_and_g_plain_lr_under_b5(b5):
+    """train.py: get_optimize_d(dnet, lr_list[scale]) but get_optimizer_g(..., lr): the ModelZoo's G ignores lr_list."""
+    over = {**TINY, "lr_list": "[0.004, 0.002, 0.0005]", "lr": 0.001, "deviations.b5_g_plain_lr": b5}
+    cfg = load_config(preset="cpu-smoke", overrides=over)
+    for s, lr in enumerate((0.004, 0.002, 0.0005)):
+        st = scale_step_mod.build_scale(cfg, s, [], None, nets=grow(cfg, s, None, 0))
+        got_d = float(st.nets.opt_d.learning_rate.asnumpy())
+        got_g = float(st.nets.opt_g.learning_rate.asnumpy())
+        assert got_d == pytest.approx(lr)
+        assert got_g == pytest.approx(0.001 if b5 else lr)
+        st.close()
+
+
+def test_batch_size_list_sets_each_scale_batch(monkeypatch, data_dir, tmp_path):
+    rec = run_recorded(monkeypatch, data_dir, tmp_path, **{})  # reference: batch_size for every scale
+    assert {st["real"].shape[0] for st in rec.steps} == {4}
+    monkeypatch.undo()
+    rec = _Recorder(monkeypatch)
+    cfg = load_config(preset="cpu-smoke", overrides={**TINY, "batch_size_list": "[2, 4, 8]"})
+    Trainer(cfg, data_dir, tmp_path / "list", log=None, progress=False).run()
+    for s, bs in enumerate((2, 4, 8)):
+        steps = [st for st in rec.steps if st["s"] == s]
+        assert steps and all(st["real"].shape[0] == st["mix"].shape[0] == bs for st in steps)
+
+
+def test_b6_selects_the_modelzoo_stream_for_training(data_dir, tmp_path):
+    from pgan_ref.modelzoo_rng import ModelZooNoise
+
+    zoo = Trainer(load_config(preset="cpu-smoke", variant="modelzoo", overrides=TINY), data_dir, tmp_path / "z",
+                  log=None, progress=False).noise
+    ref = Trainer(tiny_cfg(), data_dir, tmp_path / "r", log=None, progress=False).noise
+    assert isinstance(zoo, ModelZooNoise) and isinstance(ref, NoiseSource)
+    # seed s, rank 0: numpy's legacy stream np.random.seed(s), as the ModelZoo's set_every(s)
+    np.testing.assert_array_equal(zoo.latents(2, 3).asnumpy(),
+                                  np.random.RandomState(TINY.get("seed", 0)).randn(2, 3).astype(np.float32))
