@@ -162,3 +162,17 @@ def test_cpu_threads_above_the_usable_cores_warn_once(tmp_path):
                         f"but the threads will share cores\n")
     record = json.loads((tmp_path / "out" / "records.jsonl").read_text())
     assert record["meta"]["cpu_threads"] == cores + 1
+
+
+def test_a_light_command_does_not_load_mindspore(tmp_path):
+    """Item 5: the CLI registers only the command it runs, so ingest-log's memory is its own (MindSpore, which
+    `run`'s scenarios import, is ~400 MB of resident memory); --help still lists every command."""
+    (tmp_path / "t.txt").write_text("NN inference cost average time: 1.5 ms of infer_count 1\n")
+    probe = ("import sys; from harness.cli import main; "
+             f"code = main(['ingest-log', {str(tmp_path / 't.txt')!r}, '--out', {str(tmp_path / 'out')!r}]); "
+             "print(code, 'mindspore' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.stdout.splitlines()[-1] == "0 False", r.stderr
+    listed = harness("--help").stdout
+    assert all(name in listed for name in ("ingest-log", "check-log", "calibrate", "compare", "baseline", "bench"))
