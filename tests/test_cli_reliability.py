@@ -53,6 +53,15 @@ def test_missing_log_is_one_error_line_and_nothing_is_written(tmp_path):
         assert not out.exists()
 
 
+@pytest.mark.parametrize("make, what", [(os.mkdir, "a folder"), (os.mkfifo, "not a regular file (a pipe?)")])
+def test_a_log_that_is_not_a_file_is_refused_without_reading_it(tmp_path, capsys, make, what):
+    """Item 4: a folder or a pipe (read twice, it would come back empty) is one error line; a pipe is not opened."""
+    make(tmp_path / "log")
+    code, err = in_process(capsys, "ingest-log", str(tmp_path / "log"), "--out", str(tmp_path / "out"))
+    assert code == 2 and one_line_error(err).startswith(f"error: log {tmp_path / 'log'} is {what}")
+    assert not (tmp_path / "out").exists()
+
+
 def test_log_without_records_creates_no_file(tmp_path, capsys):
     """Item 4: nothing recognised -> exit 2, no records file created and no 'records appended' claim."""
     (tmp_path / "other.txt").write_text("nothing to see\n")

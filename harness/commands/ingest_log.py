@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 from pathlib import Path
 
 from harness.errors import BadInput, at_least, writable
@@ -13,11 +15,17 @@ ACCEPTED = "expected ModelZoo / pytorch_GAN_zoo training logs or a 310 time_Resu
 
 
 def _check_readable(path: str) -> None:
-    """Raise BadInput naming ``path`` when it cannot be opened for reading (missing, a folder, no permission)."""
+    """Raise BadInput naming ``path`` unless it is a regular file this process can read (a log is read twice, so
+    a pipe such as ``<(zcat train.log.gz)`` is refused, without opening it)."""
     try:
-        open(path, "rb").close()
+        mode = os.stat(path).st_mode
+        if stat.S_ISREG(mode):
+            open(path, "rb").close()
     except OSError as e:
         raise BadInput(f"cannot read log {path} ({e.strerror or e}); {ACCEPTED}") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe?): it is read twice, so save it first"
+        raise BadInput(f"log {path} is {what}; {ACCEPTED}")
 
 
 def run(args) -> int:
