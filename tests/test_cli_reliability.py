@@ -126,9 +126,13 @@ def test_compare_with_nothing_in_common_exits_2(tmp_path, capsys):
     code, err = in_process(capsys, "compare", str(a), str(b))
     assert code == 2
     assert one_line_error(err) == (f"error: {a} and {b} have no measurement in common (same scenario, metric and "
-                                   f"labels): {a} has step-time/step_time; {b} has step-time/step_time")
+                                   f"labels): step-time/step_time labels differ: batch_size 16 in {a}, 32 in {b}")
     code, err = in_process(capsys, "compare", str(a), str(a), "--metric", "fid")
     assert code == 2 and "have no measurement of metric fid in common" in one_line_error(err)
+    fid = write_run(tmp_path / "fid", "f", fid=30.0)
+    (fid / "records.jsonl").write_text((fid / "records.jsonl").read_text().splitlines()[-1] + "\n")
+    code, err = in_process(capsys, "compare", str(a), str(fid))
+    assert code == 2 and one_line_error(err).endswith(f"{a} has step-time/step_time; {fid} has fid/fid")
 
 
 def test_report_and_compare_messages_begin_with_error(tmp_path, capsys):
