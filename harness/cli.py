@@ -52,9 +52,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                     "or failed run, 2 bad input or cannot compare, 3 inconclusive, 130 interrupted.\n\n"
                     "Environment: ONEDNN_MAX_CPU_ISA (default AVX2: oneDNN's AVX-512 path falls back to a "
                     "reference convolution on CPU); PGAN_CPU_THREADS = default (MindSpore's choice) | N, "
-                    "MindSpore's CPU kernel threads (the same value for every CPU command, msrun workers too; more than "
-                    "the usable cores is accepted with a warning). "
-                    "Both are recorded in every record's meta.",
+                    "MindSpore's CPU kernel threads (the same value for every CPU command, msrun workers too; "
+                    "more than the usable cores is accepted with a warning). Both are recorded in every record's "
+                    "meta.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__)
