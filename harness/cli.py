@@ -42,8 +42,9 @@ def _add_debug(parser: argparse.ArgumentParser, top: bool = False) -> None:
                 _add_debug(sub)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every command module's subcommand registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser with every command module's subcommand registered, or only ``command``'s when it
+    names one (the other modules' imports, MindSpore through ``run``'s scenarios, cost ~3 s and ~400 MB)."""
     parser = Parser(
         prog="pgan-harness",
         description="Reproducibility benchmark harness for PGAN on MindSpore: run scenarios, ingest "
@@ -51,21 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
                     "or failed run, 2 bad input or cannot compare, 3 inconclusive, 130 interrupted.\n\n"
                     "Environment: ONEDNN_MAX_CPU_ISA (default AVX2: oneDNN's AVX-512 path falls back to a "
                     "reference convolution on CPU); PGAN_CPU_THREADS = default (MindSpore's choice) | N, "
-                    "MindSpore's CPU kernel threads (the same value for every CPU command, msrun workers too). "
-                    "Both are recorded in every record's meta.",
+                    "MindSpore's CPU kernel threads (the same value for every CPU command, msrun workers too; "
+                    "more than the usable cores is accepted with a warning). Both are recorded in every record's "
+                    "meta.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue  # shared option groups, not a command
-        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__)
+                   if not m.name.startswith("_"))  # _name: shared option groups, not a command
+    wanted = command and command.replace("-", "_")
+    for name in [wanted] if wanted in names else names:
+        importlib.import_module(f"{commands.__name__}.{name}").register(sub)
     _add_debug(parser, top=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code (bad input 2, interrupted 130, unexpected errors 1)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))  # the only top option is a flag
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -1,9 +1,13 @@
-"""Bad input: the one error type the CLI reports as a single line with exit 2, and range-checked numbers."""
+"""Bad input: the one error type the CLI reports as a single line with exit 2, range-checked numbers and output
+paths checked before anything is computed."""
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 from typing import Callable
+
+from pgan_ref.fileio import unwritable_reason
 
 
 class BadInput(ValueError):
@@ -33,3 +37,13 @@ def at_least(minimum: float, kind: Callable = int) -> Callable[[str], object]:
 
     parse.__name__ = f"{kind.__name__} >= {minimum:g}"
     return parse
+
+
+def writable(option: str, path: str | Path, folder: bool = False) -> Path:
+    """Return ``path`` (the value of ``option``) as a Path, or raise BadInput saying why that file (``folder``: that
+    folder) cannot be written there."""
+    problem = unwritable_reason(path, folder)
+    if problem:
+        raise BadInput(f"{option} {path}: cannot write there ({problem}); expected "
+                       f"{'a folder (created if missing)' if folder else 'a file path'}")
+    return Path(path)

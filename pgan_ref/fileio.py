@@ -17,24 +17,27 @@ def _ends_mid_line(fd: int) -> bool:
 
 
 def append_lines(path: str | Path, lines: Iterable[str], *, fsync: bool = True) -> int:
-    """Append each line (newline added) with a single ``write``; return the count.
+    """Append each line (newline added) with a single ``write`` as ``lines`` yields it; return the count.
 
-    A process killed mid-way leaves every earlier line intact (a torn last line is the reader's to skip); the
-    first write starts on a line boundary, so a new line is never glued onto a torn one.
+    The file (and its folder) is created at the first line: no line, no file. A process killed mid-way leaves
+    every earlier line intact (a torn last line is the reader's to skip); the first write starts on a line
+    boundary, so a new line is never glued onto a torn one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    n, fd = 0, None
     try:
         for line in lines:
+            if fd is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             lead = "\n" if n == 0 and _ends_mid_line(fd) else ""
             os.write(fd, (lead + line + "\n").encode())
             n += 1
-        if fsync:
+        if fsync and fd is not None:
             os.fsync(fd)
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     return n
 
 
@@ -75,15 +78,17 @@ def sha256_file(path: str | Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def unwritable_reason(path: str | Path) -> str | None:
-    """Return why a file cannot be created at ``path`` (it is a folder, or its nearest existing parent is a
-    file or not writable), or None when it can be (missing folders are created by the writer)."""
+def unwritable_reason(path: str | Path, folder: bool = False) -> str | None:
+    """Return why a file (``folder``: a folder) cannot be created at ``path`` (a folder, or a file, is in the way, or
+    the nearest existing parent is a file or not writable), or None when it can be (missing folders are created by
+    the writer)."""
     path = Path(path)
-    if path.is_dir():
-        return f"{path} is a folder"
+    if path.exists() and path.is_dir() != folder:
+        return f"{path} is a {'file, not a folder' if folder else 'folder'}"
     parent = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p == p.parent)
     if not parent.is_dir():
         return f"{parent} is a file, not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"{parent} is not writable"
+    writes_into = path if folder and path.exists() else parent  # a file is replaced through a sibling
+    if not os.access(writes_into, os.W_OK | os.X_OK):
+        return f"{writes_into} is not writable"
     return None

@@ -1,5 +1,7 @@
 """Tests of reading real ModelZoo, pytorch_GAN_zoo and 310 logs into records (``harness.logs.ingest``)."""
+import hashlib
 import json
+import tracemalloc
 
 import pytest
 
@@ -251,3 +253,54 @@ def test_ingest_log_command(tmp_path, capsys):
     assert main(["ingest-log", str(log), str(tmp_path / "missing.log"), "--out", str(out)]) == 2
     assert main(["ingest-log", str(log), "--old-units", "--batch-size", "32", "--out", str(out)]) == 0
     assert json.loads((out / "records.jsonl").read_text().splitlines()[-1])["params"]["units"] == "old"
+
+
+def _long_log(path, segments: int, per_segment: int = 100):
+    """Write a ModelZoo log of ``segments`` scales of ``per_segment`` batch_i + monitor lines each; return it."""
+    with open(path, "w") as f:
+        for s in range(segments):
+            f.write(f"Scale {4 * 2 ** (s % 6)}\n")
+            for i in range(1, per_segment + 1):
+                f.write(f"batch_i:{100 * i} alpha:0.5 loss G:[{i % 7}.5] loss D:{i % 5} overflow:False,"
+                        f"time:2021-08-{1 + s % 28:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.5\n"
+                        f"Intermediate: epoch {s} step {i}, per_step_time 4{i % 9}0.0 ms, (not including the data "
+                        f"loader time per step 20.0 ms)\n")
+    return path
+
+
+def test_records_are_yielded_while_the_log_is_read(tmp_path):
+    """Streaming: a segment's records come out when it ends, long before the log's last line is read."""
+    log = _long_log(tmp_path / "train.log", segments=20)
+    result = ingest.IngestResult()
+    records = ingest.stream_log(log, meta=META, result=result)
+    first = next(records)
+    assert first["labels"]["segment"] == 1 and first["samples"][:3] == [1.5, 2.5, 3.5]
+    assert result.lines == 202  # segment 1 ends at the next Scale line, of 4021
+    assert sum(1 for _ in records) == 20 * 5 - 1 and result.lines == 4020 and result.count == 100
+
+
+def test_memory_does_not_grow_with_the_log_length(tmp_path):
+    """Streaming: four times the segments, the same peak of Python allocations (reading it whole: ~4x)."""
+    peaks = []
+    for segments in (10, 40):
+        log = _long_log(tmp_path / f"train{segments}.log", segments)
+        tracemalloc.start()
+        assert sum(1 for _ in ingest.stream_log(log, meta=META)) == segments * 5
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 1.3 * peaks[0], peaks
+
+
+def test_windows_line_ends_read_alike_and_the_hash_is_of_the_file(tmp_path):
+    """CRLF and LF logs give the same records; ``log_sha256`` is the file's own sha256 (as sha256sum prints)."""
+    lf, crlf = tmp_path / "lf.log", tmp_path / "crlf.log"
+    lf.write_bytes(MODELZOO.encode())
+    crlf.write_bytes(MODELZOO.replace("\n", "\r\n").encode())
+    a, b = (ingest.parse_log(p, meta=META, run_id="r") for p in (lf, crlf))
+    def without_provenance(result):  # JSON: a NaN sample compares equal to itself
+        return [json.dumps({k: v for k, v in r.items() if k not in ("params", "time_start", "time_end")})
+                for r in result.records]
+
+    assert without_provenance(a) == without_provenance(b)
+    assert (a.lines, a.ignored) == (b.lines, b.ignored) == (15, 3)
+    assert b.records[0]["params"]["log_sha256"] == hashlib.sha256(crlf.read_bytes()).hexdigest()

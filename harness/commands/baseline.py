@@ -6,25 +6,28 @@ import sys
 
 import yaml
 
-from harness.judge.baseline_files import build_measured_baseline, save_baseline
+from harness.errors import BadInput
+from harness.judge.baseline_files import build_measured_baseline, check_replaceable, save_baseline
 from harness.judge.modelcard import baseline_from_model_card
 from harness.records.store import read_records
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the baseline, write it to ``--out`` (or YAML on stdout), print warnings to stderr."""
+    """Build the baseline, write it to ``--out`` (or YAML on stdout), print warnings to stderr; return 0 (bad input
+    raises)."""
+    if args.out:
+        check_replaceable(args.out, args.force)
     if args.from_model_card:
         data = baseline_from_model_card(args.from_model_card)
     else:
         records = read_records(args.from_results)
         if not records:
-            print(f"no records under {', '.join(args.from_results)}", file=sys.stderr)
-            return 2
+            raise BadInput(f"no records under {', '.join(args.from_results)}; expected result folders holding "
+                           f"records.jsonl")
         try:
             data = build_measured_baseline(records, args.from_results)
         except ValueError as e:
-            print(f"cannot build a baseline: {e}", file=sys.stderr)
-            return 2
+            raise BadInput(f"cannot build a baseline: {e}") from None
     for warning in data.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     if args.out:
@@ -43,5 +46,7 @@ def register(subparsers) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--from-model-card", metavar="README.md", help="ModelZoo model card (Chinese or English)")
     src.add_argument("--from-results", metavar="DIR", nargs="+", help="result directories (records.jsonl)")
-    p.add_argument("--out", metavar="FILE", help="output file (default: YAML on stdout)")
+    p.add_argument("--out", metavar="FILE", help="output file, replaced atomically (default: YAML on stdout); an "
+                                                 "existing file that is not a baseline file is refused")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file even if it is not a baseline")
     p.set_defaults(func=run)

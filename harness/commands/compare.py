@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from harness.commands.gate import add_threshold_options, rows_table
+from harness.errors import BadInput
 from harness.judge import gate
 from harness.judge.entries import group_entries, machine_fingerprints
 from harness.records.store import read_records
@@ -18,18 +19,38 @@ def load_run(ref: str, results: list[str]) -> list[dict]:
     return [r for r in read_records(results) if r["run_id"] == ref or r["run_id"].startswith(ref)]
 
 
+def _nothing_in_common(ref_a: str, ref_b: str, base: dict[str, dict], current: dict[str, dict]) -> str:
+    """Return why two runs' entries do not meet: the labels that differ for a shared scenario/metric, or what
+    each run measured."""
+    def pairs(entries):
+        return {f"{e['scenario']}/{e['metric']}": e["labels"] for e in entries.values()}
+
+    in_a, in_b = pairs(base), pairs(current)
+    shared = sorted(set(in_a) & set(in_b))
+    if not shared:
+        return f"{ref_a} has {', '.join(sorted(in_a))}; {ref_b} has {', '.join(sorted(in_b))}"
+    la, lb = in_a[shared[0]], in_b[shared[0]]
+    differ = ", ".join(f"{k} {la.get(k)} in {ref_a}, {lb.get(k)} in {ref_b}"
+                       for k in sorted(set(la) | set(lb)) if la.get(k) != lb.get(k))
+    return f"{shared[0]} labels differ: {differ}"
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the comparison of run B against run A; return the gate's exit code."""
+    """Print the comparison of run B against run A; return the gate's exit code (bad input raises)."""
     a, b = load_run(args.run_a, args.results), load_run(args.run_b, args.results)
     for ref, recs in ((args.run_a, a), (args.run_b, b)):
         if not recs:
-            print(f"no records for {ref!r} (a directory, or a run id under {', '.join(args.results)})",
-                  file=sys.stderr)
-            return 2
+            raise BadInput(f"no records for {ref!r}; expected a result directory, or a run id under "
+                           f"{', '.join(args.results)}")
     if machine_fingerprints(a) != machine_fingerprints(b):
         print("warning: the runs come from different machines (fingerprints differ)", file=sys.stderr)
-    rows = gate.compare_entries(group_entries(a), group_entries(b),
-                                gate.threshold_function(args.max_slowdown, None), args.metric, args.loss_margin)
+    base, current = group_entries(a), group_entries(b)
+    rows = gate.compare_entries(base, current, gate.threshold_function(args.max_slowdown, None), args.metric,
+                                args.loss_margin)
+    if not rows:
+        only = f" of metric {', '.join(args.metric)}" if args.metric else ""
+        raise BadInput(f"{args.run_a} and {args.run_b} have no measurement{only} in common (same scenario, metric "
+                       f"and labels): {_nothing_in_common(args.run_a, args.run_b, base, current)}")
     print(rows_table(rows))
     return gate.exit_code(rows)
 
@@ -38,7 +59,8 @@ def register(subparsers) -> None:
     """Add the ``compare`` subcommand."""
     p = subparsers.add_parser("compare", help="compare two runs (B against A) with the gate's statistics",
                               description="Compare RUN_B against RUN_A (result directories, or run ids within "
-                                          "--results). Exit codes as for `gate`.")
+                                          "--results). Exit codes as for `gate`; 2 also when the runs have no "
+                                          "measurement (scenario, metric, labels) in common.")
     p.add_argument("run_a", metavar="RUN_A", help="the reference run: a result directory or a run id")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with it: a result directory or a run id")
     p.add_argument("--results", nargs="+", default=["results"], metavar="DIR",

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from harness.errors import at_least
+from harness.errors import BadInput, at_least
 
 
 def _print_text(r: dict) -> None:
@@ -28,7 +28,7 @@ def _print_text(r: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Prepare the weights, or compute and print FID between --real and --fake; return the exit code."""
+    """Prepare the weights, or compute and print FID between --real and --fake; return 0 (bad input raises)."""
     from harness.quality.fid import InputError, WeightsError, compute_fid, prepare_weights, save_real_stats
 
     try:
@@ -38,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0
         if args.save_stats:
             if not args.real:
-                print("pgan-harness fid: --save-stats needs --real (the image set to summarise)", file=sys.stderr)
-                return 2
+                raise BadInput("--save-stats needs --real (the image set to summarise)")
             saved = save_real_stats(args.real, args.save_stats, preprocess=args.preprocess,
                                     n=args.n_real if args.n_real is not None else args.n, batch_size=args.batch_size,
                                     weights=args.weights, cache_real=not args.no_cache,
@@ -48,16 +47,14 @@ def run(args: argparse.Namespace) -> int:
             if not args.fake:
                 return 0
         if not (args.real and args.fake):
-            print("pgan-harness fid: --real and --fake are both required", file=sys.stderr)
-            return 2
+            raise BadInput("--real and --fake are both required")
         result = compute_fid(args.real, args.fake, preprocess=args.preprocess, n=args.n, n_real=args.n_real,
                              n_fake=args.n_fake, seed=args.seed, batch_size=args.batch_size,
                              kid_subsets=args.kid_subsets if args.kid else 0, kid_subset_size=args.kid_subset_size,
                              bootstrap=args.bootstrap, fid_inf=args.fid_inf, prdc=args.prdc, weights=args.weights,
                              cache_real=not args.no_cache, progress=not args.json and sys.stderr.isatty())
     except (InputError, WeightsError, ValueError) as e:
-        print(f"pgan-harness fid: error: {e}", file=sys.stderr)
-        return 2
+        raise BadInput(str(e)) from e
     if args.json:
         print(json.dumps(result))
     else:

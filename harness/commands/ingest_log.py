@@ -2,38 +2,54 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import os
+import stat
 from pathlib import Path
 
-from harness.errors import at_least
+from harness.errors import BadInput, at_least, writable
 from harness.logs import ingest
 from harness.records.machine import collect_meta
 from harness.records.store import RecordStore, new_run_id
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+ACCEPTED = "expected ModelZoo / pytorch_GAN_zoo training logs or a 310 time_Result file (see --format)"
+
+
+def _check_readable(path: str) -> None:
+    """Raise BadInput naming ``path`` unless it is a regular file this process can read (a log is read twice, so
+    a pipe such as ``<(zcat train.log.gz)`` is refused, without opening it)."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISREG(mode):
+            open(path, "rb").close()
+    except OSError as e:
+        raise BadInput(f"cannot read log {path} ({e.strerror or e}); {ACCEPTED}") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe?): it is read twice, so save it first"
+        raise BadInput(f"log {path} is {what}; {ACCEPTED}")
 
 
 def run(args) -> int:
-    """Ingest each log, print its summary; return 0, or 2 if a log was unreadable or no log gave a record."""
-    run_id, store = new_run_id(), RecordStore(args.out)
-    meta = collect_meta(device=args.device, device_count=args.devices)
-    code, total = EXIT_OK, 0
+    """Stream each log's records into OUT/records.jsonl and print its summary; return 0 (bad input raises: a log
+    that cannot be read, checked before anything is written, or no record recognised in any log)."""
+    store = RecordStore(writable("--out", args.out, folder=True))
     for path in args.logs:
+        _check_readable(path)
+    run_id, meta = new_run_id(), collect_meta(device=args.device, device_count=args.devices)
+    total = 0
+    for path in args.logs:
+        result = ingest.IngestResult()
+        records = ingest.stream_log(Path(path), args.format, units=args.units, batch_size=args.batch_size,
+                                    devices=args.devices, device=args.device, run_id=run_id, meta=meta, result=result)
         try:
-            result = ingest.parse_log(Path(path), args.format, units=args.units, batch_size=args.batch_size,
-                                      devices=args.devices, device=args.device, run_id=run_id, meta=meta)
-        except OSError as e:
-            print(f"{path}: unreadable: {e}")
-            code = EXIT_BAD_INPUT
-            continue
-        total += store.append(result.records)
+            total += store.append(records)
+        except OSError as e:  # reading the log or writing the store failed mid-way
+            kept = f"; the records appended before are kept in {store.path}" if total + result.count else ""
+            raise BadInput(f"ingest of log {path} stopped ({e.strerror or e}){kept}") from None
         print(result.summary(path))
+    if total == 0:
+        raise BadInput(f"no record recognised in {', '.join(args.logs)}; {ACCEPTED}")
     print(f"{total} records appended to {store.path} (run {run_id})")
-    if code == EXIT_OK and total == 0:
-        print(f"error: no record recognised in {', '.join(args.logs)}; expected ModelZoo / pytorch_GAN_zoo training "
-              f"logs or a 310 time_Result file (see --format)", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return code
+    return 0
 
 
 def register(subparsers) -> None:
@@ -47,9 +63,13 @@ def register(subparsers) -> None:
                     "Old ModelZoo monitors (before 2022-04) print 'per step time is X ms' with X in seconds.\n"
                     "By default the unit is decided from the log's batch_i timestamps, else X < 10 is read as\n"
                     "seconds; --old-units / --new-units force seconds / milliseconds.\n\n"
-                    "Exit 0 ok, 2 a log was unreadable or nothing was recognised.")
+                    "Logs are streamed: records are appended as each segment (scale) of a log ends, and memory\n"
+                    "does not grow with the log's length.\n\n"
+                    "Exit 0 ok, 2 a log cannot be read (checked before anything is written) or nothing was\n"
+                    "recognised (nothing is written).")
     p.add_argument("logs", nargs="+", metavar="LOG", help="log files")
-    p.add_argument("--out", default="results", help="results directory (default: results)")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="results folder; records are appended to DIR/records.jsonl (default: results)")
     p.add_argument("--format", default="auto", choices=("auto", *ingest.FORMATS),
                    help="log format (default: detected from the lines)")
     p.add_argument("--batch-size", type=at_least(1), default=None,

@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from harness.errors import BadInput, writable
 from harness.judge.baseline_files import load_baseline
 from harness.records.store import read_records
 from harness.report.render import write_report
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the records (and optional model-card baseline) and write the report; return 0, or 2 if no records."""
+    """Load the records (and optional model-card baseline) and write the report; return 0 (bad input raises)."""
+    out = writable("--out", args.out, folder=True)
     records = read_records(args.results)
     if not records:
-        print(f"no records under {', '.join(args.results)}", file=sys.stderr)
-        return 2
+        raise BadInput(f"no records under {', '.join(args.results)}; expected result folders holding records.jsonl")
     baseline = load_baseline(args.baseline, "model-card") if args.baseline else None
-    print(write_report(records, args.out, baseline))
+    print(write_report(records, out, baseline))
     return 0
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from pgan_ref.fileio import write_text_atomic
 
-from harness.errors import BadInput
+from harness.errors import BadInput, writable
 from harness.judge import stats
 from harness.judge.entries import UNTIMED_METRICS, entry_key, group_entries, machine_fingerprints, protocol
 from harness.records.machine import machine_fields
@@ -53,8 +53,20 @@ def baseline_entries(baseline: dict) -> dict[str, dict]:
     return {entry_key(e["scenario"], e["metric"], e["labels"]): e for e in baseline["entries"]}
 
 
+def check_replaceable(path: str | Path, force: bool = False) -> None:
+    """Raise BadInput when a baseline cannot be written to ``path``: it cannot be created there, or it is an existing
+    file that is not a baseline file (unless ``force``)."""
+    writable("--out", path)
+    if Path(path).exists() and not force:
+        try:
+            load_baseline(path)
+        except BadInput:
+            raise BadInput(f"--out {path} exists and is not a pgan-harness baseline file (format {FORMAT!r}): "
+                           f"pass --force to replace it, or choose another file") from None
+
+
 def save_baseline(data: dict, path: str | Path) -> Path:
-    """Write a baseline file (YAML for .yaml/.yml, JSON otherwise); return its path."""
+    """Replace ``path`` atomically with a baseline file (YAML for .yaml/.yml, JSON otherwise); return its path."""
     path = Path(path)
     text = (yaml.safe_dump(data, allow_unicode=True, sort_keys=False) if path.suffix in (".yaml", ".yml")
             else json.dumps(data, ensure_ascii=False, indent=1))

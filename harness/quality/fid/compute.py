@@ -10,7 +10,7 @@ from harness.quality.fid.features import get_extractor
 from harness.quality.fid.inputs import InputError, open_source
 from harness.quality.fid.preprocess import DEFAULT_MODE, MODES
 from harness.quality.fid.protocol import make_manifest, manifest_sha256, real_features
-from harness.quality.fid.stats_file import is_stats_file, load_stats, save_stats, stats_path
+from harness.quality.fid.stats_file import is_stats_file, load_stats, not_images, save_stats, stats_path
 
 
 def compute_fid(real, fake, preprocess: str = DEFAULT_MODE, n: int | None = None, n_real: int | None = None,
@@ -37,6 +37,7 @@ def compute_fid(real, fake, preprocess: str = DEFAULT_MODE, n: int | None = None
     if saved is not None and (kid_subsets or prdc):
         raise InputError(f"--real {real} holds saved statistics (mu, sigma): KID and P/R/D/C need the real images")
     real_src = None if saved is not None else open_source(real, n if n_real is None else n_real)
+    not_images(fake, "--fake")
     fake_src = open_source(fake, n if n_fake is None else n_fake)
     if fid_inf and fake_src.count is not None:
         fid_inf_sizes(fake_src.count)  # refuse before spending time on features

@@ -8,9 +8,10 @@ import mindspore as ms
 import numpy as np
 from tqdm.auto import tqdm
 
-from harness.quality.fid.inception import FEATURE_DIM, FIDInception
+from harness.quality.fid.inception import FIDInception
 from harness.quality.fid.inputs import ImageSource, open_source
 from harness.quality.fid.preprocess import DEFAULT_MODE, preprocess
+from harness.quality.fid.protocol import FEATURE_DIM
 from harness.quality.fid.weights import load_weights
 
 

@@ -10,7 +10,6 @@ import mindspore as ms
 from mindspore import nn, ops
 
 BN_EPS = 1e-3
-FEATURE_DIM = 2048
 _POOLS = ("avg", "max", "max2")  # block pool (avg or max per block), 3x3 stride-2 max pool
 _VALID = {"Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_4a_3x3"}
 _STRIDE2 = {"Conv2d_1a_3x3", "Mixed_6a.branch3x3", "Mixed_6a.branch3x3dbl_3", "Mixed_7a.branch3x3_2",

@@ -16,6 +16,7 @@ order, not their names or folder, or of the array bytes); iterables are fingerpr
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -24,6 +25,10 @@ from pgan_ref.fileio import sha256_file
 from pgan_ref.images import DECODE_ERRORS, load_rgb
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
+IMAGE_KEYS = ("images", "arr_0")
+IMAGES_IN_NPZ = "an images array named 'images' or 'arr_0' (or the file's only array)"
+# What numpy raises for a missing, truncated or damaged .npy/.npz (a cut zip is BadZipFile, a cut .npy EOFError).
+ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
 
 
 class InputError(ValueError):
@@ -120,7 +125,10 @@ class ArraySource(ImageSource):
     """Images held in a numpy array (or loaded from .npy/.npz)."""
 
     def __init__(self, images: np.ndarray, description: str = "array", n: int | None = None):
-        self.images = to_uint8_nhwc(images[:n])
+        try:
+            self.images = to_uint8_nhwc(images[:n])
+        except InputError as e:
+            raise InputError(f"{description}: {e}") from None
         if not len(self.images):
             raise InputError(f"{description} holds no images")
         self.description, self.count = description, len(self.images)
@@ -179,15 +187,21 @@ def open_source(obj, n: int | None = None) -> ImageSource:
     raise InputError(f"cannot read images from a {type(obj).__name__}")
 
 
+def images_key(names: list[str]) -> str | None:
+    """Return the name of the images array among an .npz file's array ``names``, or None when there is none."""
+    return next((k for k in IMAGE_KEYS if k in names), names[0] if len(names) == 1 else None)
+
+
 def _load_array_file(path: Path) -> np.ndarray:
     try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot read {path}: {e}") from None
-    if isinstance(data, np.ndarray):
-        return data
-    with data:
-        keys = [k for k in ("images", "arr_0") if k in data.files] or (data.files if len(data.files) == 1 else [])
-        if not keys:
-            raise InputError(f"{path} has arrays {data.files}: name the images array 'images'")
-        return data[keys[0]]
+        with open(path, "rb") as f:
+            data = np.load(f, allow_pickle=False)
+            if isinstance(data, np.ndarray):
+                return data
+            names, key = data.files, images_key(data.files)
+            images = None if key is None else data[key]
+    except ARRAY_FILE_ERRORS as e:
+        raise InputError(f"cannot read {path}: {e} (truncated or damaged?); expected a .npy/.npz of images") from None
+    if images is None:
+        raise InputError(f"{path} holds arrays {names} and no images: expected {IMAGES_IN_NPZ}")
+    return images

@@ -22,7 +22,9 @@ from harness.quality import constants
 from harness.quality.fid.inputs import ImageSource
 
 PROTOCOL_VERSION = 2
-EXTRACTOR = "inception-2015-12-05 pool3 2048-d (TF graph; MindSpore port, float32 features, float64 statistics)"
+FEATURE_DIM = 2048  # the width of the pool3 features, hence of saved statistics' mu and sigma
+EXTRACTOR = (f"inception-2015-12-05 pool3 {FEATURE_DIM}-d (TF graph; MindSpore port, float32 features, "
+             "float64 statistics)")
 # The distance constants of FID and KID (the quality metrics add theirs from ``harness.quality.constants``).
 FID_CONSTANTS = {"fid": {"covariance": "N-1", "dtype": "float64", "sqrt": "eigh of S1^1/2 S2 S1^1/2"},
                  "kid": {"kernel": "(x.y/d+1)^3", "estimator": "unbiased MMD^2 over seeded subsets"}}

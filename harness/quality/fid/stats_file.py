@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from pgan_ref.fileio import save_npz_atomic, sha256_file
-from harness.quality.fid.inputs import InputError
+from harness.quality.fid.inputs import ARRAY_FILE_ERRORS, IMAGES_IN_NPZ, InputError, images_key
+from harness.quality.fid.protocol import FEATURE_DIM
 
 META_KEYS = ("n", "preprocess", "weights_sha256", "real_fingerprint")
+STATS_KEYS = ("mu", "sigma")
+LAYOUT = f"pytorch-fid's layout: 'mu' ({FEATURE_DIM},) and 'sigma' ({FEATURE_DIM}, {FEATURE_DIM}), finite numbers"
 
 
 @dataclass(frozen=True)
@@ -38,28 +41,66 @@ class RealStats:
                                  f"recompute it with --save-stats under this protocol")
 
 
-def is_stats_file(obj) -> bool:
-    """Return True when ``obj`` is a path to an .npz file holding ``mu`` and ``sigma``."""
+def npz_arrays(obj) -> list[str] | None:
+    """Return the array names of ``obj`` when it is a path to an .npz file (None for anything else); raise
+    InputError naming the file when it cannot be read (truncated, damaged)."""
     if not isinstance(obj, (str, Path)) or Path(obj).suffix != ".npz" or not Path(obj).is_file():
-        return False
+        return None
     try:
         with np.load(obj, allow_pickle=False) as z:
-            return {"mu", "sigma"} <= set(z.files)
-    except (OSError, ValueError):
-        return False
+            return list(z.files)
+    except ARRAY_FILE_ERRORS as e:
+        raise InputError(f"cannot read {obj}: {e} (truncated or damaged?); expected {IMAGES_IN_NPZ}, or saved "
+                         f"statistics in {LAYOUT}") from None
+
+
+def is_stats_file(obj) -> bool:
+    """Return True when ``obj`` is an .npz file to read as statistics: it holds ``mu`` or ``sigma``, or no images."""
+    names = npz_arrays(obj)
+    return names is not None and (bool(set(STATS_KEYS) & set(names)) or images_key(names) is None)
+
+
+def not_images(obj, option: str) -> None:
+    """Raise InputError when ``obj``, given as ``option`` for images, is an .npz file of statistics."""
+    if is_stats_file(obj):
+        raise InputError(f"{option} {obj} holds arrays {npz_arrays(obj)}, not images: expected a folder of images "
+                         f"or a .npy/.npz holding {IMAGES_IN_NPZ} (statistics are accepted as --real only)")
+
+
+def _stats_problem(names: list[str], arrays: dict[str, np.ndarray]) -> str | None:
+    """Return what keeps ``arrays`` (read from a file holding ``names``) from being FID statistics, else None."""
+    if len(arrays) < len(STATS_KEYS):
+        return f"holds arrays {names}, not both 'mu' and 'sigma'"
+    for key, a in arrays.items():
+        if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+            return f"'{key}' holds {a.dtype} values, not real numbers"
+    mu, sigma = arrays["mu"], arrays["sigma"]
+    if mu.shape != (FEATURE_DIM,) or sigma.shape != (FEATURE_DIM, FEATURE_DIM):
+        return f"'mu' has shape {mu.shape} and 'sigma' {sigma.shape}"
+    bad = {key: int((~np.isfinite(a)).sum()) for key, a in arrays.items()}
+    if any(bad.values()):
+        return "holds " + " and ".join(f"{n} NaN/inf values in '{key}'" for key, n in bad.items() if n)
+    return None
 
 
 def load_stats(path: str | Path) -> RealStats:
-    """Return the statistics saved in ``path`` (pytorch-fid's layout, with or without our protocol fields)."""
+    """Return the statistics saved in ``path`` (pytorch-fid's layout, with or without our protocol fields); raise
+    InputError naming the file, what it holds and the layout accepted when it is not such a file."""
     path = Path(path)
-    with np.load(path, allow_pickle=False) as z:
-        mu, sigma = z["mu"].astype(np.float64), z["sigma"].astype(np.float64)
-        meta = {k: z[k].item() for k in META_KEYS if k in z.files}
-    if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
-        raise InputError(f"statistics file {path}: mu {mu.shape} and sigma {sigma.shape} are not (d,) and (d, d)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.files)
+            arrays = {k: z[k] for k in STATS_KEYS if k in names}
+            meta = {k: z[k].item() for k in META_KEYS if k in names}
+    except ARRAY_FILE_ERRORS as e:
+        raise InputError(f"cannot read statistics file {path}: {e}; expected {LAYOUT}") from None
+    problem = _stats_problem(names, arrays)
+    if problem:
+        raise InputError(f"statistics file {path}: {problem}; expected {LAYOUT}")
     if "n" in meta:
         meta["n"] = int(meta["n"])
-    return RealStats(mu, sigma, sha256_file(path), path, **meta)
+    return RealStats(arrays["mu"].astype(np.float64), arrays["sigma"].astype(np.float64), sha256_file(path), path,
+                     **meta)
 
 
 def stats_path(path: str | Path) -> Path:
