@@ -104,16 +104,34 @@ class PairedVerdict:
         return asdict(self)
 
 
-def _at_look(d: np.ndarray, level: float) -> tuple[float, float, float, float]:
-    """Return (mean, half-width of the look's interval, sd, one-sided p in the direction of the mean)."""
-    n, m = d.size, float(d.mean())
-    s = float(d.std(ddof=1))
+CODES = (Verdict.INCONCLUSIVE, Verdict.REGRESSED, Verdict.IMPROVED, Verdict.NO_CHANGE)  # index = verdict code
+
+
+def look_codes(x: np.ndarray, threshold: float, level: float) -> tuple[np.ndarray, ...]:
+    """Return (code, mean, half-width, sd) of each row of blocks ``x`` (rows: series, columns: blocks) at one look of
+    ``level``: code indexes ``CODES`` (0 inconclusive, 1 regressed, 2 improved, 3 no change)."""
+    n = x.shape[-1]
+    m, s = x.mean(axis=-1), x.std(axis=-1, ddof=1)
     half = _st.t.ppf(1 - level, n - 1) * s / math.sqrt(n)
-    if s == 0:
-        p = 1.0 if m == 0 else 0.0
-    else:
-        p = float(_st.t.sf(abs(m) / (s / math.sqrt(n)), n - 1))
-    return m, half, s, p
+    bound = math.log1p(threshold)
+    code = np.zeros(m.shape, dtype=int)
+    code[(m - half > 0) & (m > bound)] = 1
+    code[(m + half < 0) & (m < -bound)] = 2
+    code[(-bound < m - half) & (m + half < bound)] = 3
+    return code, m, half, s
+
+
+def sequential(x: np.ndarray, threshold: float, alpha: float, min_n: int = 3,
+               max_n: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Return (code, blocks) of each row of ``x`` (series of at least ``max_n`` blocks) run through every planned
+    look: the first look's verdict that is not inconclusive and its block count (0 if none)."""
+    looks = look_schedule(min_n, max_n)
+    code, when = np.zeros(x.shape[0], dtype=int), np.zeros(x.shape[0], dtype=int)
+    for n, level in zip(looks, look_levels(alpha, looks)):
+        c = look_codes(x[:, :n], threshold, level)[0]
+        new = (code == 0) & (c != 0)
+        code[new], when[new] = c[new], n
+    return code, when
 
 
 def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int = 3,
@@ -126,7 +144,6 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
     d = finite(d)
     looks = look_schedule(min_n, max_n)
     reached = [i for i, n in enumerate(looks) if n <= d.size]
-    bound = math.log1p(threshold)
     if not reached:
         m = float(d.mean()) if d.size else math.nan
         s = float(d.std(ddof=1)) if d.size > 1 else math.nan
@@ -135,18 +152,19 @@ def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int
     k = reached[-1]
     level = float(look_levels(alpha, looks)[k])
     x = d[:looks[k]]
-    m, half, s, p = _at_look(x, level)
+    code, m, half, s = (float(v[0]) for v in look_codes(x[None, :], threshold, level))
+    se = s / math.sqrt(x.size)
+    p = (1.0 if m == 0 else 0.0) if se == 0 else float(_st.t.sf(abs(m) / se, x.size - 1))
     out = dict(ratio=math.exp(m), ci_low=math.exp(m - half), ci_high=math.exp(m + half), pvalue=p, n=int(x.size),
                sigma=s, mde=mde(s, x.size, threshold, level), threshold=threshold, level=level, look=k + 1)
     where = f"look {k + 1}/{len(looks)} at {x.size} blocks, level {level:.2g}"
-    if (m - half > 0 and m > bound) or (m + half < 0 and m < -bound):
-        return PairedVerdict(Verdict.REGRESSED if m > 0 else Verdict.IMPROVED,
-                             reason=f"{math.expm1(m):+.1%} beyond {threshold:.1%}, p={p:.2g} ({where})", **out)
-    if -bound < m - half and m + half < bound:
-        return PairedVerdict(Verdict.NO_CHANGE, reason=f"interval {out['ci_low']:.3f}..{out['ci_high']:.3f} "
-                                                       f"within +-{threshold:.1%} ({where})", **out)
-    return PairedVerdict(Verdict.INCONCLUSIVE, reason=f"interval {out['ci_low']:.3f}..{out['ci_high']:.3f} "
-                                                      f"crosses a bound ({where})", **out)
+    verdict = CODES[int(code)]
+    if verdict in (Verdict.REGRESSED, Verdict.IMPROVED):
+        reason = f"{math.expm1(m):+.1%} beyond {threshold:.1%}, p={p:.2g} ({where})"
+    else:
+        within = "within" if verdict == Verdict.NO_CHANGE else "crosses a bound of"
+        reason = f"interval {out['ci_low']:.3f}..{out['ci_high']:.3f} {within} +-{threshold:.1%} ({where})"
+    return PairedVerdict(verdict, reason=reason, **out)
 
 
 def blocks_to_decide(d: Sequence[float], threshold: float, alpha: float, min_n: int, max_n: int) -> int | None:
