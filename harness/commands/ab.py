@@ -110,12 +110,12 @@ def load_gate_file(path: str) -> dict:
             raise BadInput(f"gate file {path}: entries: {entries!r}: expected a non-empty list of SCALE:PHASE "
                            f"strings, e.g. [\"4:stable\", \"8:fade\"]")
         out["entries"] = entries
-    for key, (field, kind) in GATE_SETTINGS.items():
-        if key in data:
-            try:
-                out[field] = checked(field, data[key], kind)
-            except ValueError as e:
-                raise BadInput(f"gate file {path}: {key}: {data[key]!r}: {e}") from None
+    for key in (k for k in data if k in GATE_SETTINGS):  # in the file's order: the first bad field is named
+        field, kind = GATE_SETTINGS[key]
+        try:
+            out[field] = checked(field, data[key], kind)
+        except ValueError as e:
+            raise BadInput(f"gate file {path}: {key}: {data[key]!r}: {e}") from None
     if "reason" in data and not isinstance(data["reason"], str):
         raise BadInput(f"gate file {path}: reason: {data['reason']!r}: expected text")
     return out
