@@ -1,4 +1,5 @@
-"""``pgan-harness ab``: usage and cannot-compare cases exit 2 with one line; verdicts map to exit codes 0/1/3."""
+"""``pgan-harness ab``: bad input and cannot-compare cases exit 2 with one line and start nothing; verdicts map to exit
+codes 0/1/3; ``--strict`` fails an undecided slowdown."""
 import math
 import sys
 from pathlib import Path
@@ -8,10 +9,10 @@ import pytest
 
 from harness.ab import stats as ab_stats
 from harness.ab.driver import ABRun, Entry, EntryState, Settings
-from harness.errors import BadInput
 from harness.ab.revisions import Revision
 from harness.cli import build_parser, main
 from harness.commands import ab as ab_cmd
+from harness.errors import BadInput
 from harness.judge.verdicts import Verdict
 
 from .test_ab_revisions import repo  # noqa: F401  (fixture)
