@@ -68,6 +68,7 @@ def test_a_budget_too_small_is_said_before_sampling_and_in_the_reasons(tmp_path,
     assert "cannot reach a verdict for every entry: the first looks need ~18 s, 10 s left" in said[1]
     assert "raise --budget-s by ~8 s" in said[1]
     assert clock() == pytest.approx(10)  # the budget, not more
+    assert [st.blocks for st in run.states] == [3, 2, 0]  # one after the other: the first reached its first look
     for st in run.states:
         assert st.verdict.verdict == Verdict.INCONCLUSIVE and "budget spent" in st.verdict.reason
 

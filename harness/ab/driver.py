@@ -407,16 +407,14 @@ class ABRun:
         """Return the estimated seconds to bring the entry to ``blocks`` blocks."""
         return max(0, 2 * blocks - st.own_rounds) * self.round_cost(st)
 
-    def _run_to(self, st: EntryState, blocks: int, deadline: float, progress=None) -> bool:
-        """Run rounds of the entry until it has ``blocks`` blocks; return False when the deadline came first."""
-        while st.own_rounds < 2 * blocks:
-            if time.monotonic() >= deadline:
-                return False
+    def _run_to(self, st: EntryState, blocks: int, deadline: float, progress=None) -> None:
+        """Run rounds of the entry until it has ``blocks`` blocks (or the deadline comes), then decide it."""
+        while st.own_rounds < 2 * blocks and time.monotonic() < deadline:
             self._record_round(st, self._round(st))
-        self.decide(st)
-        if progress:
-            progress(st)
-        return True
+        if st.own_rounds == 2 * blocks:
+            self.decide(st)
+            if progress:
+                progress(st)
 
     def _open(self) -> list[EntryState]:
         return [st for st in self.states
@@ -453,9 +451,11 @@ class ABRun:
             say(f"plan: the budget cannot reach a verdict for every entry: the first looks need ~{need:.0f} s, "
                 f"{left:.0f} s left; sampling the cheapest first ({', '.join(fit) or 'none fits'}); raise --budget-s "
                 f"by ~{need - left:.0f} s to decide them all")
-        # the first looks, round-robin in cost order: drift is spread over all entries
-        while any(st.own_rounds < 2 * first for st in order) and time.monotonic() < deadline:
+        if need > left:  # one entry after the other, so that the cheapest ones do reach their first look
             for st in order:
+                self._run_to(st, first, deadline, progress)
+        while any(st.own_rounds < 2 * first for st in order) and time.monotonic() < deadline:
+            for st in order:  # round-robin, so that drift is spread over all entries
                 if st.own_rounds < 2 * first and time.monotonic() < deadline:
                     self._record_round(st, self._round(st))
                     if st.own_rounds == 2 * first:
@@ -473,10 +473,11 @@ class ABRun:
         for st in self.states:
             self.decide(st)
             if st.verdict.verdict == Verdict.INCONCLUSIVE and self.next_look(st):
-                more = self.projected_blocks(st) or self.next_look(st)
-                st.verdict = dataclasses.replace(
-                    st.verdict, reason=f"{st.verdict.reason}; budget spent: a verdict needs ~{more} blocks, "
-                                       f"~{self.seconds_to(st, more):.0f} s more")
+                more = self.projected_blocks(st) if st.blocks >= first else first
+                need = (f"a verdict needs ~{more} blocks, ~{self.seconds_to(st, more):.0f} s more" if more else
+                        f"no look up to {self.s.max_blocks} blocks is projected to decide it (the estimate is near "
+                        f"the threshold or the blocks too noisy)")
+                st.verdict = dataclasses.replace(st.verdict, reason=f"{st.verdict.reason}; budget spent: {need}")
 
     def _plan_rest(self, deadline: float, say) -> None:
         """Say what deciding the entries still open needs (projected from their blocks) against the time left."""
