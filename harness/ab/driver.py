@@ -407,9 +407,12 @@ class ABRun:
         """Return the estimated seconds to bring the entry to ``blocks`` blocks."""
         return max(0, 2 * blocks - st.own_rounds) * self.round_cost(st)
 
-    def _run_to(self, st: EntryState, blocks: int, deadline: float, progress=None) -> None:
-        """Run rounds of the entry until it has ``blocks`` blocks (or the deadline comes), then decide it."""
-        while st.own_rounds < 2 * blocks and time.monotonic() < deadline:
+    def _run_to(self, st: EntryState, blocks: int, deadline: float, progress=None, rounds: int = 10 ** 6) -> None:
+        """Run at most ``rounds`` rounds of the entry towards ``blocks`` blocks (until the deadline); decide it when
+        it has them."""
+        for _ in range(rounds):
+            if st.own_rounds >= 2 * blocks or time.monotonic() >= deadline:
+                break
             self._record_round(st, self._round(st))
         if st.own_rounds == 2 * blocks:
             self.decide(st)
@@ -456,12 +459,8 @@ class ABRun:
                 self._run_to(st, first, deadline, progress)
         while any(st.own_rounds < 2 * first for st in order) and time.monotonic() < deadline:
             for st in order:  # round-robin, so that drift is spread over all entries
-                if st.own_rounds < 2 * first and time.monotonic() < deadline:
-                    self._record_round(st, self._round(st))
-                    if st.own_rounds == 2 * first:
-                        self.decide(st)
-                        if progress:
-                            progress(st)
+                if st.own_rounds < 2 * first:
+                    self._run_to(st, first, deadline, progress, rounds=1)
         self._plan_rest(deadline, say)
         while (open_ := self._open()) and time.monotonic() < deadline:
             left = deadline - time.monotonic()
