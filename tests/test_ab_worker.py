@@ -51,14 +51,14 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     other.chmod(0o755)
     head = with_worker(repo, describe(repo, None, "head", str(other)))
     base = with_worker(repo, describe(repo, None, "base"))
-    settings = Settings(burst=2, min_blocks=1, max_blocks=1, budget_s=600)
+    settings = Settings(burst=2, min_blocks=2, max_blocks=2, budget_s=600)
     out = tmp_path / "out"
     run = run_ab(base, head, [Entry(4, "stable", inject=0.1)], settings, out)
     (st,) = run.states
     assert st.prepared["head"]["inject"] == 0.1 and st.prepared["base"]["inject"] == 0
-    assert len(st.samples[("base", "wall")]) == len(st.samples[("head", "cpu")]) == 4  # one block: 2 rounds x 2
-    assert st.rounds == [0, 0, 1, 1]
-    assert len(st.injected) == 4 and st.injected_fraction() > 0  # the head's extra work is timed apart too
+    assert len(st.samples[("base", "wall")]) == len(st.samples[("head", "cpu")]) == 8  # 2 blocks: 4 rounds x 2
+    assert st.rounds == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert len(st.injected) == 8 and st.injected_fraction() > 0  # the head's extra work is timed apart too
     assert all(w.proc.poll() is not None for w in run.workers.values())
     records = RecordStore(out).read()
     steps = [r for r in records if r["metric"] == "step_time"]
@@ -66,9 +66,9 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     assert {r["labels"]["python_executable"] for r in steps} == {sys.executable, str(other)}
     assert {r["labels"]["mindspore"] for r in steps} == {"2.10.0"}  # each side's version, from its worker
     assert len({r["labels"]["core"] for r in steps}) == 2  # the sides swapped cores
-    assert [r["labels"]["pair_start"] for r in steps if r["labels"]["role"] == "base"] == [0, 2]
+    assert [r["labels"]["pair_start"] for r in steps if r["labels"]["role"] == "base"] == [0, 2, 4, 6]
     assert all(r["labels"]["commit"] == head.commit for r in steps)
     assert {r["labels"]["role"] for r in records if r["metric"] == "injected_time"} == {"head"}
     (summary,) = [r for r in records if r["metric"] == "ab_ratio"]
-    assert summary["labels"]["verdict"] == st.verdict.verdict and summary["labels"]["n"] == 1
+    assert summary["labels"]["verdict"] == st.verdict.verdict and summary["labels"]["n"] == 2
     json.dumps(records)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import numpy as np
 from harness.ab import stats as ab_stats
 from harness.ab.revisions import CannotCompare, Revision
 from harness.ab.worker import PROTOCOL
+from harness.errors import BadInput
 from harness.judge.verdicts import SEVERITY, Verdict
 from harness.records.machine import collect_meta
 from harness.records.store import RecordStore, make_record, new_run_id, summarize
@@ -114,7 +116,8 @@ class WorkerProcess:
         """Return the reply to the last request, or raise WorkerError."""
         line = self.proc.stdout.readline()
         if not line:
-            raise WorkerError(self._failed(f"exited with code {self.proc.wait()}"))
+            code = self.proc.wait()
+            raise WorkerError(self._failed(f"exited with code {code}{self._last_error()}"))
         reply = json.loads(line)
         if not reply.get("ok"):
             raise WorkerError(self._failed(reply.get("error", "failed")))
@@ -124,6 +127,16 @@ class WorkerProcess:
         """Send one request and return its reply."""
         self.send(op, **kw)
         return self.receive()
+
+    def _last_error(self) -> str:
+        """Return ': LAST LINE' of the worker's log (its exception, e.g. a missing module), '' if none."""
+        self.log.flush()
+        lines = [line.strip() for line in self.log_path.read_text(errors="replace").splitlines() if line.strip()]
+        if not lines:
+            return ""
+        missing = "No module named" in lines[-1]
+        return f": {lines[-1]}" + (f" (under {self.rev.python}: give an interpreter whose environment has this "
+                                   f"project's dependencies)" if missing else "")
 
     def _failed(self, what: str) -> str:
         return f"{self.rev.role} worker ({self.rev.name}) {what}; its log: {self.log_path}"
@@ -144,7 +157,7 @@ class WorkerProcess:
 
 @dataclass
 class EntryState:
-    """Samples gathered for one entry: per side and clock, in pair order; the latest verdict."""
+    """Samples gathered for one entry: per side and clock, in pair order; the latest verdict; its round costs."""
 
     entry: Entry
     samples: dict = field(default_factory=lambda: {(r, c): [] for r in ("base", "head") for c in CLOCKS})
@@ -153,10 +166,21 @@ class EntryState:
     verdict: ab_stats.PairedVerdict | None = None
     clock: str = "wall"  # the clock of ``verdict``
     prepared: dict = field(default_factory=dict)
+    round_s: list = field(default_factory=list)  # wall seconds of each of its rounds
 
     def pairs(self, clock: str) -> tuple[list, list]:
         """Return the base and head samples of ``clock`` (index i of each is pair i)."""
         return self.samples[("base", clock)], self.samples[("head", clock)]
+
+    @property
+    def own_rounds(self) -> int:
+        """Return the number of rounds this entry has run."""
+        return len(set(self.rounds))
+
+    @property
+    def blocks(self) -> int:
+        """Return the number of complete blocks (two rounds) of this entry."""
+        return self.own_rounds // 2
 
     def injected_fraction(self) -> float:
         """Return the realised injected slowdown: median injected seconds / median base wall step (0 if none)."""
@@ -165,26 +189,76 @@ class EntryState:
 
     def block_log_ratios(self, clock: str) -> "np.ndarray":
         """Return one mean log-ratio per complete block of two rounds (the sides on each core once)."""
-        complete = 2 * (len(set(self.rounds)) // 2)
+        complete = 2 * self.blocks
         keep = [i for i, r in enumerate(self.rounds) if r < complete]
         base, head = (np.asarray(x)[keep] for x in self.pairs(clock))
         return ab_stats.block_log_ratios(base, head, np.asarray(self.rounds)[keep] // 2)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+MAX_BURST = 1000
+MAX_THRESHOLD = 10.0  # a slowdown of 1000 %: anything larger is a typo, not a gate
+MAX_BLOCKS = 100
+# What each setting accepts, and the test. The ``ab`` command checks its options and gate-file fields with the same
+# table (``setting_problem``), so a bad value is refused before anything starts.
+LIMITS = {
+    "preset": ("a preset name", lambda v: isinstance(v, str) and bool(v)),
+    "seed": ("an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    "design": (" or ".join(DESIGNS), lambda v: v in DESIGNS),
+    "clock": ("wall, cpu or both", lambda v: v in (*CLOCKS, "both")),
+    "burst": (f"an integer from 1 to {MAX_BURST}", lambda v: _is_int(v) and 1 <= v <= MAX_BURST),
+    "budget_s": ("seconds > 0, e.g. 300", lambda v: _is_number(v) and v > 0),
+    "threshold": (f"a slowdown > 0 and <= {MAX_THRESHOLD:.0%}, e.g. 5%",
+                  lambda v: _is_number(v) and 0 < v <= MAX_THRESHOLD),
+    "alpha": ("a level > 0 and < 0.5, e.g. 0.01", lambda v: _is_number(v) and 0 < v < 0.5),
+    "min_blocks": (f"an integer from 2 to {MAX_BLOCKS}", lambda v: _is_int(v) and 2 <= v <= MAX_BLOCKS),
+    "max_blocks": (f"an integer from 2 to {MAX_BLOCKS}", lambda v: _is_int(v) and 2 <= v <= MAX_BLOCKS),
+}
+
+
+def setting_problem(name: str, value) -> str | None:
+    """Return what setting ``name`` accepts when ``value`` is not among it, else None."""
+    accepted, ok = LIMITS[name]
+    try:
+        return None if ok(value) else accepted
+    except TypeError:  # e.g. a list where a name is expected
+        return accepted
+
+
 @dataclass
 class Settings:
-    """How to measure and decide."""
+    """How to measure and decide (every field checked on construction: ``BadInput`` names a bad one)."""
 
     preset: str = "cpu-smoke"
     seed: int = 0  # data and latents, the same on both sides
     design: str = "duet"  # or "alternate" (one side at a time on all cores, A B B A)
-    clock: str = "both"  # "wall", "cpu" or "both" (the worse verdict)
+    clock: str = "both"  # "wall", "cpu" or "both" (the worse verdict; each clock judged at alpha / 2)
     burst: int = 1  # steps per side per round
     budget_s: float = 300.0  # the whole run, compiles included
     threshold: float = 0.05  # smallest relative slowdown that counts
-    alpha: float = 0.01  # one-sided signed-rank level
-    min_blocks: int = 10  # blocks (two rounds, cores swapped) before any verdict
-    max_blocks: int = 100  # an entry stops sampling here even if undecided
+    alpha: float = 0.01  # error rate of a false "regressed" (and of a false "no change"), over all looks
+    min_blocks: int = 3  # the first look (blocks: two rounds, cores swapped); ``stats.look_schedule`` the rest
+    max_blocks: int = MAX_BLOCKS  # the last look: an entry stops sampling here even if undecided
+
+    def __post_init__(self):
+        for name in LIMITS:
+            problem = setting_problem(name, getattr(self, name))
+            if problem:
+                raise BadInput(f"A/B setting {name}={getattr(self, name)!r}: expected {problem}")
+        if self.min_blocks > self.max_blocks:
+            raise BadInput(f"A/B setting min_blocks={self.min_blocks} above max_blocks={self.max_blocks}")
+
+    @property
+    def clocks(self) -> tuple[str, ...]:
+        """Return the clocks judged (CPU first: a tie between two verdicts goes to the less noisy clock)."""
+        return ("cpu", "wall") if self.clock == "both" else (self.clock,)
 
 
 def duet_cores() -> tuple[int, int] | None:
@@ -194,7 +268,9 @@ def duet_cores() -> tuple[int, int] | None:
 
 
 class ABRun:
-    """One A/B measurement of two revisions on this machine: start workers, sample, decide, record."""
+    """One A/B measurement of two revisions on this machine: start workers, plan, sample, decide, record."""
+
+    WARMUP = 2  # steps after the compile not measured (with one thread per pinned worker they are steady from the 2nd)
 
     def __init__(self, base: Revision, head: Revision, entries: list[Entry], settings: Settings, out_dir: Path):
         self.revs = {"base": base, "head": head}
@@ -212,6 +288,7 @@ class ABRun:
         self.summary: list[dict] = []  # the ``ab_ratio`` records, once sampling is done
         self.versions: dict[str, dict] = {}  # per side, from its worker's hello: python, mindspore, numpy
         self.rounds = 0
+        self.looks = ab_stats.look_schedule(settings.min_blocks, settings.max_blocks)
 
     def _core_of(self, role: str, rnd: int) -> int | None:
         if self.cores is None:
@@ -233,7 +310,7 @@ class ABRun:
             e = st.entry
             for role, w in self.workers.items():
                 w.send("prepare", entry=e.name, preset=self.s.preset, scale=e.scale, phase=e.phase, seed=self.s.seed,
-                       inject=e.inject if role == "head" else 0.0)
+                       inject=e.inject if role == "head" else 0.0, warmup=self.WARMUP, warm=1)
             st.prepared = {role: w.receive() for role, w in self.workers.items()}
 
     def close(self, graceful: bool = True) -> None:
@@ -241,25 +318,30 @@ class ABRun:
         for w in self.workers.values():
             w.close(graceful)
 
-    def _round(self, st: EntryState, rnd: int) -> dict[str, tuple[dict, int | None]]:
-        """Run one burst of both sides of an entry; return each side's reply and core."""
-        k, name = self.s.burst, st.entry.name
+    def _round(self, st: EntryState) -> dict[str, tuple[dict, int | None]]:
+        """Run one burst of both sides of an entry (its next own round); return each side's reply and core."""
+        k, name, rnd = self.s.burst, st.entry.name, st.own_rounds
+        t0 = time.monotonic()
         if self.s.design == "duet":  # both sides at once, each on its own core
             for role, w in self.workers.items():
                 w.pin({self._core_of(role, rnd)})
                 w.send("run", entry=name, k=k)
-            return {role: (w.receive(), self._core_of(role, rnd)) for role, w in self.workers.items()}
-        order = ("base", "head") if rnd % 2 == 0 else ("head", "base")  # A B B A ...
-        return {role: (self.workers[role].request("run", entry=name, k=k), None) for role in order}
+            replies = {role: (w.receive(), self._core_of(role, rnd)) for role, w in self.workers.items()}
+        else:
+            order = ("base", "head") if rnd % 2 == 0 else ("head", "base")  # A B B A ...
+            replies = {role: (self.workers[role].request("run", entry=name, k=k), None) for role in order}
+        st.round_s.append(time.monotonic() - t0)
+        return replies
 
-    def _record_round(self, st: EntryState, rnd: int, replies: dict) -> None:
-        start, own_round = len(st.samples[("base", "wall")]), len(set(st.rounds))
+    def _record_round(self, st: EntryState, replies: dict) -> None:
+        start, own_round = len(st.samples[("base", "wall")]), st.own_rounds
         st.rounds.extend([own_round] * len(replies["base"][0]["wall_s"]))
         rows = []
         for role, (reply, core) in replies.items():
             labels = {"scale": st.entry.scale, "phase": st.entry.phase, "inject": st.entry.inject,
-                      **self.revs[role].labels(), **self.versions[role], "round": rnd, "entry_round": own_round,
-                      "block": own_round // 2, "pair_start": start, "core": core, "design": self.s.design}
+                      **self.revs[role].labels(), **self.versions[role], "round": self.rounds,
+                      "entry_round": own_round, "block": own_round // 2, "pair_start": start, "core": core,
+                      "design": self.s.design}
             for clock, metric in (("wall", "step_time"), ("cpu", "step_cpu_time")):
                 values = reply[f"{clock}_s"]
                 st.samples[(role, clock)].extend(values)
@@ -273,43 +355,143 @@ class ABRun:
                                         labels=labels, meta=self.meta, params=self._params(),
                                         seeds={"run": self.s.seed}))
         self.store.append(rows)
+        self.rounds += 1
 
     def _params(self) -> dict:
         return {"preset": self.s.preset, "device": "CPU", "devices": 1, "variant": "reference",
-                "design": self.s.design, "clock": self.s.clock, "burst": self.s.burst, "ms_threads": self.threads}
+                "design": self.s.design, "clock": self.s.clock, "burst": self.s.burst, "ms_threads": self.threads,
+                "alpha": self.s.alpha, "min_blocks": self.s.min_blocks, "max_blocks": self.s.max_blocks}
+
+    def _level(self) -> float:
+        """Return the level each clock is judged at: alpha, split between the clocks judged (Bonferroni)."""
+        return self.s.alpha / len(self.s.clocks)
 
     def decide(self, st: EntryState) -> ab_stats.PairedVerdict:
-        """Return (and keep) the entry's verdict on the pairs so far: with ``clock='both'`` the worse of the wall
-        and the CPU verdicts (a tie goes to CPU time, the less noisy), and ``st.clock`` says which."""
-        clocks = ("cpu", "wall") if self.s.clock == "both" else (self.s.clock,)
-        verdicts = [ab_stats.decide(st.block_log_ratios(c), self.s.threshold, self.s.alpha, self.s.min_blocks)
-                    for c in clocks]
+        """Return (and keep) the entry's verdict at its last look: with ``clock='both'`` the worse of the CPU and
+        wall verdicts, each at alpha / 2 (a tie goes to CPU time, the less noisy), and ``st.clock`` says which."""
+        clocks = self.s.clocks
+        verdicts = [ab_stats.decide(st.block_log_ratios(c), self.s.threshold, self._level(), self.s.min_blocks,
+                                    self.s.max_blocks) for c in clocks]
         worst = min(range(len(clocks)), key=lambda i: SEVERITY.index(verdicts[i].verdict))
         # a slowdown is found when either clock finds it: the smaller MDE is the gate's
         st.verdict = dataclasses.replace(verdicts[worst], mde=min(v.mde for v in verdicts))
         st.clock = clocks[worst]
         return st.verdict
 
-    def sample(self, deadline: float, progress=None) -> None:
-        """Run rounds over the undecided entries until each is decisive, ``max_blocks`` or the deadline."""
-        open_ = list(self.states)
-        while open_ and time.monotonic() < deadline:
-            for st in list(open_):
-                self._record_round(st, self.rounds, self._round(st, self.rounds))
-                v = self.decide(st)
-                if v.verdict != Verdict.INCONCLUSIVE or v.n >= self.s.max_blocks:
-                    open_.remove(st)
-                if progress:
-                    progress(st)
-                if time.monotonic() >= deadline:
-                    break
-            self.rounds += 1
+    def next_look(self, st: EntryState) -> int | None:
+        """Return the block count of the entry's next planned look (None after the last)."""
+        return next((n for n in self.looks if n > st.blocks), None)
+
+    def projected_blocks(self, st: EntryState) -> int | None:
+        """Return the look at which the entry's blocks so far project a verdict (None: none up to max_blocks).
+
+        With two clocks: a clock whose estimate is beyond the threshold decides as soon as it regresses; otherwise
+        both must reach "no change", so the later of the two."""
+        per_clock = {c: ab_stats.blocks_to_decide(st.block_log_ratios(c), self.s.threshold, self._level(),
+                                                  self.s.min_blocks, self.s.max_blocks) for c in self.s.clocks}
+        bound = np.log1p(self.s.threshold)
+        beyond = [n for c, n in per_clock.items() if n is not None and abs(np.mean(st.block_log_ratios(c))) > bound]
+        if beyond:
+            return min(beyond)
+        return None if None in per_clock.values() else max(per_clock.values())
+
+    def round_cost(self, st: EntryState) -> float:
+        """Return the seconds one round of the entry costs: the median of its rounds so far, else estimated from
+        its prepared steps (a burst of the slower side; of both sides one after the other in the alternate design)."""
+        if st.round_s:
+            return float(np.median(st.round_s))
+        steps = [float(r.get("warm_median_s", 0.0)) for r in st.prepared.values()] or [0.0]
+        return self.s.burst * (max(steps) if self.s.design == "duet" else sum(steps))
+
+    def seconds_to(self, st: EntryState, blocks: int) -> float:
+        """Return the estimated seconds to bring the entry to ``blocks`` blocks."""
+        return max(0, 2 * blocks - st.own_rounds) * self.round_cost(st)
+
+    def _run_to(self, st: EntryState, blocks: int, deadline: float, progress=None, rounds: int = 10 ** 6) -> None:
+        """Run at most ``rounds`` rounds of the entry towards ``blocks`` blocks (until the deadline); decide it when
+        it has them."""
+        for _ in range(rounds):
+            if st.own_rounds >= 2 * blocks or time.monotonic() >= deadline:
+                break
+            self._record_round(st, self._round(st))
+        if st.own_rounds == 2 * blocks:
+            self.decide(st)
+            if progress:
+                progress(st)
+
+    def _open(self) -> list[EntryState]:
+        return [st for st in self.states
+                if (st.verdict is None or st.verdict.verdict == Verdict.INCONCLUSIVE) and self.next_look(st)]
+
+    def _priority(self, st: EntryState) -> tuple:
+        """Sort key: suspected changes (estimate beyond the threshold) first, largest first; then the entries
+        projected to decide soonest; entries no look is projected to decide last."""
+        v = st.verdict
+        effect = abs(np.log(v.ratio)) if v and np.isfinite(v.ratio) else 0.0
+        if effect > np.log1p(self.s.threshold):
+            return (0, -effect)
+        need = self.projected_blocks(st)
+        return (1, self.seconds_to(st, need)) if need else (2, -effect)
+
+    def sample(self, deadline: float, progress=None, say=lambda line: None) -> None:
+        """Plan and sample: every entry to its first look (cheapest first when the budget cannot hold them all),
+        then look by look where a verdict is nearest, until every entry is decided, at its last look, or the
+        deadline. Each plan (seconds needed against seconds left) is said before sampling; an entry the budget
+        leaves undecided says so in its reason."""
+        first = self.s.min_blocks
+        left = deadline - time.monotonic()
+        costs = {st.entry.name: self.round_cost(st) for st in self.states}
+        need = sum(self.seconds_to(st, first) for st in self.states)
+        say(f"plan: round cost {', '.join(f'{k} {v:.2f} s' for k, v in costs.items())}; the first look "
+            f"({first} blocks each) needs ~{need:.0f} s of {left:.0f} s left")
+        order = sorted(self.states, key=lambda st: self.seconds_to(st, first))
+        if need > left:
+            fit, acc = [], 0.0
+            for st in order:
+                acc += self.seconds_to(st, first)
+                if acc <= left:
+                    fit.append(st.entry.name)
+            say(f"plan: the budget cannot reach a verdict for every entry: the first looks need ~{need:.0f} s, "
+                f"{left:.0f} s left; sampling the cheapest first ({', '.join(fit) or 'none fits'}); raise --budget-s "
+                f"by ~{need - left:.0f} s to decide them all")
+        if need > left:  # one entry after the other, so that the cheapest ones do reach their first look
+            for st in order:
+                self._run_to(st, first, deadline, progress)
+        while any(st.own_rounds < 2 * first for st in order) and time.monotonic() < deadline:
+            for st in order:  # round-robin, so that drift is spread over all entries
+                if st.own_rounds < 2 * first:
+                    self._run_to(st, first, deadline, progress, rounds=1)
+        self._plan_rest(deadline, say)
+        while (open_ := self._open()) and time.monotonic() < deadline:
+            left = deadline - time.monotonic()
+            fits = [st for st in sorted(open_, key=self._priority) if self.seconds_to(st, self.next_look(st)) <= left]
+            if not fits:
+                say(f"plan: {left:.0f} s left, less than any undecided entry's next look needs: stopping")
+                break
+            self._run_to(fits[0], self.next_look(fits[0]), deadline, progress)
         for st in self.states:
-            if st.verdict is None:
-                self.decide(st)
+            self.decide(st)
+            if st.verdict.verdict == Verdict.INCONCLUSIVE and self.next_look(st):
+                more = self.projected_blocks(st) if st.blocks >= first else first
+                need = (f"a verdict needs ~{more} blocks, ~{self.seconds_to(st, more):.0f} s more" if more else
+                        f"no look up to {self.s.max_blocks} blocks is projected to decide it (the estimate is near "
+                        f"the threshold or the blocks too noisy)")
+                st.verdict = dataclasses.replace(st.verdict, reason=f"{st.verdict.reason}; budget spent: {need}")
+
+    def _plan_rest(self, deadline: float, say) -> None:
+        """Say what deciding the entries still open needs (projected from their blocks) against the time left."""
+        open_ = self._open()
+        if not open_:
+            return
+        left = deadline - time.monotonic()
+        needs = {st.entry.name: self.projected_blocks(st) for st in open_}
+        secs = sum(self.seconds_to(st, needs[st.entry.name] or self.s.max_blocks) for st in open_)
+        text = ", ".join(f"{k} ~{v} blocks" if v else f"{k} >{self.s.max_blocks} blocks" for k, v in needs.items())
+        verdict = "fits" if secs <= left else "does NOT fit: the largest suspected changes are sampled first"
+        say(f"plan: still open after the first look: {text}; ~{secs:.0f} s needed, {left:.0f} s left ({verdict})")
 
     def summary_records(self) -> list[dict]:
-        """Return one ``ab_ratio`` record per entry: the verdict, ratio, CI, p, MDE and both medians."""
+        """Return one ``ab_ratio`` record per entry: the verdict, ratio, interval, p, MDE, look and both medians."""
         rows = []
         for st in self.states:
             base, head = st.pairs(st.clock)
@@ -319,8 +501,9 @@ class ABRun:
                       "head_commit": self.revs["head"].commit,
                       "head_dirty": self.revs["head"].dirty, "design": self.s.design, "clock": st.clock,
                       "base_median_s": summarize(base).get("median"), "head_median_s": summarize(head).get("median"),
+                      "blocks_sampled": st.blocks, "round_s": self.round_cost(st),
                       **{k: getattr(v, k) for k in ("verdict", "ci_low", "ci_high", "pvalue", "n", "sigma", "mde",
-                                                     "threshold", "reason")}}
+                                                     "threshold", "reason", "level", "look")}}
             rows.append(make_record(run_id=self.run_id, scenario="ab", metric="ab_ratio", unit="head/base",
                                     value=v.ratio, labels=labels, meta=self.meta, params=self._params(),
                                     seeds={"run": self.s.seed}))
@@ -328,18 +511,19 @@ class ABRun:
 
 
 def run_ab(base: Revision, head: Revision, entries: list[Entry], settings: Settings, out_dir: Path,
-           progress=None) -> ABRun:
+           progress=None, say=None) -> ABRun:
     """Measure ``base`` against ``head`` on ``entries`` within ``settings.budget_s``; return the finished run.
 
-    Workers are stopped on every exit path (an interrupt kills them at once); the per-round records and, when
-    the run completes, one summary record per entry are in ``out_dir/records.jsonl``.
+    ``say(line)`` gets the budget plan (default: nowhere). Workers are stopped on every exit path (an interrupt
+    kills them at once); the per-round records and, when the run completes, one summary record per entry are in
+    ``out_dir/records.jsonl``.
     """
     deadline = time.monotonic() + settings.budget_s
     run = ABRun(base, head, entries, settings, out_dir)
     graceful = False
     try:
         run.start()
-        run.sample(deadline, progress)
+        run.sample(deadline, progress, say or (lambda line: None))
         run.summary = run.summary_records()
         run.store.append(run.summary)
         graceful = True

@@ -42,14 +42,37 @@ class Revision:
                 "python_executable": self.python}
 
 
+# What an interpreter given for a side must import (the worker's own needs); looked up, not imported (fast).
+REQUIRED_MODULES = ("mindspore", "numpy", "scipy", "yaml")
+PROBE = ("import importlib.util, sys\n"
+         "print('python', sys.version.split()[0])\n"
+         "print('missing', *[m for m in sys.argv[1:] if importlib.util.find_spec(m) is None])\n")
+PROBE_TIMEOUT_S = 60
+
+
 def interpreter(path: str | None, option: str) -> str:
-    """Return the Python interpreter ``path`` (None: this one) or raise ``CannotCompare`` naming ``option``."""
+    """Return the Python interpreter ``path`` (None: this one) after checking that it runs and finds MindSpore and
+    the other modules its worker needs, or raise ``CannotCompare`` naming ``option``, the path and what is wrong."""
     if path is None:
         return sys.executable
+    give = "give the python of an environment with this project's dependencies, e.g. /envs/ms29/bin/python"
     found = shutil.which(path)
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-        raise CannotCompare(f"{option} {path}: not an executable Python interpreter (give the python of an "
-                            f"environment with this project's dependencies, e.g. /envs/ms29/bin/python)")
+        raise CannotCompare(f"{option} {path}: not an executable Python interpreter ({give})")
+    try:
+        out = subprocess.run([found, "-c", PROBE, *REQUIRED_MODULES], capture_output=True, text=True,
+                             timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except OSError as e:
+        raise CannotCompare(f"{option} {path}: cannot be run as a program ({e.strerror}); {give}") from None
+    except subprocess.TimeoutExpired:
+        raise CannotCompare(f"{option} {path}: did not answer within {PROBE_TIMEOUT_S} s; {give}") from None
+    lines = dict(line.partition(" ")[::2] for line in out.stdout.splitlines() if line.startswith(("python", "missing")))
+    if out.returncode or "python" not in lines or "missing" not in lines:
+        raise CannotCompare(f"{option} {path}: did not answer as a Python interpreter (exit code {out.returncode}); "
+                            f"{give}")
+    if lines["missing"].strip():
+        raise CannotCompare(f"{option} {path}: Python {lines['python']} there cannot import "
+                            f"{', '.join(lines['missing'].split())}; {give}")
     return os.path.abspath(found)
 
 

@@ -1,4 +1,16 @@
-"""Statistics of paired A/B samples: log-ratios, median ratio with bootstrap CI, signed-rank test, verdict, MDE."""
+"""Statistics of paired A/B samples: block log-ratios and the group-sequential t design that decides on them.
+
+The design (README, "Same-machine A/B gate"): the observations are block mean log-ratios d_1..d_n (head/base), taken
+as independent and roughly normal. Verdicts are only given at planned looks, n = ``min_n`` and then about 1.5 times
+the previous look up to ``max_n`` (3, 5, 8, 12, 18, 27, 41, 62, 93, 100 by default). The level ``alpha`` is split
+between the looks in proportion 1/k (the k-th look gets ``alpha / (k H_K)``), so the first looks, where a gross change
+is decided, get the largest shares. At look k the two-sided interval mean +- t_{n-1}(1 - alpha_k) s / sqrt(n) is
+the repeated confidence interval of the mean log-ratio; **regressed** when its lower end is above 0 and the estimate
+beyond ``log(1 + threshold)``, **improved** mirrored, **no change** when it lies within +-log(1 + threshold),
+otherwise **inconclusive** (sample to the next look). By the union bound over the looks, the chance of a false
+"regressed" when nothing changed, and of a false "no change" when the change is the threshold, is at most ``alpha``
+each, however the looks depend on each other (Bonferroni; simulated in ``tests/test_ab_stats.py``).
+"""
 from __future__ import annotations
 
 import math
@@ -12,8 +24,7 @@ from harness.judge.stats import finite
 from harness.judge.verdicts import SEVERITY, Verdict, worst
 
 POWER = 0.95
-SE_MEDIAN = math.sqrt(math.pi / 2)  # se(median) / se(mean) for normal data, n large
-WILCOXON_ARE = 3 / math.pi  # asymptotic relative efficiency of the signed-rank test vs the t-test (normal data)
+LOOK_GROWTH = 1.5  # each planned look after about 1.5 times the blocks of the previous one
 
 
 def log_ratios(base: Sequence[float], head: Sequence[float]) -> np.ndarray:
@@ -42,47 +53,32 @@ def block_log_ratios(base: Sequence[float], head: Sequence[float], block: Sequen
     return np.array([d[ok & (block == k)].mean() for k in np.unique(block[ok])])
 
 
-def robust_sigma(x: Sequence[float]) -> float:
-    """Return the IQR / 1.349 of ``x``: the standard deviation of normal data, robust to a tail of slow steps."""
-    x = finite(x)
-    return float(_st.iqr(x) / (2 * _st.norm.ppf(0.75))) if x.size >= 2 else math.nan
+def look_schedule(first: int, last: int) -> list[int]:
+    """Return the planned looks (block counts): ``first``, then about ``LOOK_GROWTH`` times the previous, ``last``."""
+    looks = [first]
+    while looks[-1] < last:
+        looks.append(min(last, max(looks[-1] + 1, math.ceil(looks[-1] * LOOK_GROWTH))))
+    return looks
 
 
-def median_ratio_ci(d: Sequence[float], conf: float = 0.95, n_resamples: int = 2000,
-                    seed: int = 0) -> tuple[float, float, float]:
-    """Return (ratio, low, high): exp(median log-ratio) and its percentile-bootstrap CI (scipy.stats.bootstrap)."""
-    d = finite(d)
-    if d.size < 2:
-        return (math.nan, math.nan, math.nan)
-    if np.ptp(d) == 0:
-        r = math.exp(d[0])
-        return (r, r, r)
-    res = _st.bootstrap((d,), np.median, confidence_level=conf, n_resamples=n_resamples, method="percentile",
-                        random_state=np.random.default_rng(seed))
-    ci = res.confidence_interval
-    return (math.exp(np.median(d)), math.exp(ci.low), math.exp(ci.high))
+def look_levels(alpha: float, looks: Sequence[int]) -> np.ndarray:
+    """Return the level of each look: ``alpha`` split in proportion 1/k (they sum to ``alpha``)."""
+    w = 1 / np.arange(1, len(looks) + 1)
+    return alpha * w / w.sum()
 
 
-def signed_rank_p(d: Sequence[float], alternative: str) -> float:
-    """Return the Wilcoxon signed-rank p-value of the log-ratios ('greater': head slower)."""
-    d = finite(d)
-    if d.size == 0 or not np.any(d):
-        return 1.0
-    return float(_st.wilcoxon(d, alternative=alternative).pvalue)
+def mde(sigma: float, n: int, threshold: float, level: float, power: float = POWER) -> float:
+    """Return the smallest relative slowdown called 'regressed' at a look of ``n`` blocks with probability ``power``.
 
-
-def mde(sigma: float, n: int, threshold: float, alpha: float, power: float = POWER) -> float:
-    """Return the smallest relative slowdown the gate calls 'regressed' with probability ``power`` (closed form).
-
-    Both conditions of a regression must hold: the median ratio beyond ``1 + threshold`` (se of a median of n
-    log-ratios with spread ``sigma``: sqrt(pi/2) sigma / sqrt(n)) and the one-sided signed-rank test at ``alpha``
-    (normal approximation with the test's efficiency 3/pi). Normal log-ratios assumed.
+    Both conditions must hold: the mean log-ratio beyond log(1 + threshold) (se sigma / sqrt(n)) and the lower end
+    of the look's interval above 0 (the t test at ``level``; noncentral t approximated by a shifted one). Normal
+    block log-ratios with spread ``sigma`` assumed.
     """
-    if not (n > 0 and math.isfinite(sigma)):
+    if not (n > 1 and math.isfinite(sigma)):
         return math.nan
-    z_power = _st.norm.ppf(power)
-    by_threshold = math.log1p(threshold) + z_power * SE_MEDIAN * sigma / math.sqrt(n)
-    by_test = (_st.norm.ppf(1 - alpha) + z_power) * sigma / math.sqrt(WILCOXON_ARE * n)
+    se, z_power = sigma / math.sqrt(n), _st.norm.ppf(power)
+    by_threshold = math.log1p(threshold) + z_power * se
+    by_test = (_st.t.ppf(1 - level, n - 1) + z_power) * se
     return math.expm1(max(by_threshold, by_test))
 
 
@@ -91,46 +87,101 @@ class PairedVerdict:
     """The verdict on one entry's paired samples (ratio = head / base; higher = slower)."""
 
     verdict: Verdict
-    ratio: float
-    ci_low: float
+    ratio: float  # exp(mean block log-ratio)
+    ci_low: float  # the look's repeated confidence interval of the ratio
     ci_high: float
-    pvalue: float
-    n: int
-    sigma: float
+    pvalue: float  # one-sided t test of the look (not adjusted; compare with ``level``)
+    n: int  # blocks at the look (the verdict's data)
+    sigma: float  # sd of the block log-ratios
     mde: float
     threshold: float
     reason: str
+    level: float = math.nan  # the look's share of alpha
+    look: int = 0  # 1-based index of the look, 0 before the first
 
     def as_dict(self) -> dict:
         """Return the fields as a plain dict (for records)."""
         return asdict(self)
 
 
-def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int = 10, conf: float = 0.95,
-           seed: int = 0) -> PairedVerdict:
-    """Return the three-valued verdict on paired log-ratios ``d`` against a max relative slowdown ``threshold``.
+CODES = (Verdict.INCONCLUSIVE, Verdict.REGRESSED, Verdict.IMPROVED, Verdict.NO_CHANGE)  # index = verdict code
 
-    Regressed (improved): the median ratio beyond 1 + threshold (below its inverse), its CI above (below) 1
-    AND the one-sided signed-rank p below ``alpha`` (the CI guards against many sequential looks at a noisy p). No change: the whole CI of the median ratio within the two bounds.
-    Anything else, or fewer than ``min_n`` values, is inconclusive (more may decide it). The values of ``d``
-    must be independent: pass block means (``block_log_ratios``), not steps of one burst.
+
+def look_codes(x: np.ndarray, threshold: float, level: float) -> tuple[np.ndarray, ...]:
+    """Return (code, mean, half-width, sd) of each row of blocks ``x`` (rows: series, columns: blocks) at one look of
+    ``level``: code indexes ``CODES`` (0 inconclusive, 1 regressed, 2 improved, 3 no change)."""
+    n = x.shape[-1]
+    m, s = x.mean(axis=-1), x.std(axis=-1, ddof=1)
+    half = _st.t.ppf(1 - level, n - 1) * s / math.sqrt(n)
+    bound = math.log1p(threshold)
+    code = np.zeros(m.shape, dtype=int)
+    code[(m - half > 0) & (m > bound)] = 1
+    code[(m + half < 0) & (m < -bound)] = 2
+    code[(-bound < m - half) & (m + half < bound)] = 3
+    return code, m, half, s
+
+
+def sequential(x: np.ndarray, threshold: float, alpha: float, min_n: int = 3,
+               max_n: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Return (code, blocks) of each row of ``x`` (series of at least ``max_n`` blocks) run through every planned
+    look: the first look's verdict that is not inconclusive and its block count (0 if none)."""
+    looks = look_schedule(min_n, max_n)
+    code, when = np.zeros(x.shape[0], dtype=int), np.zeros(x.shape[0], dtype=int)
+    for n, level in zip(looks, look_levels(alpha, looks)):
+        c = look_codes(x[:, :n], threshold, level)[0]
+        new = (code == 0) & (c != 0)
+        code[new], when[new] = c[new], n
+    return code, when
+
+
+def decide(d: Sequence[float], threshold: float, alpha: float = 0.01, min_n: int = 3,
+           max_n: int = 100) -> PairedVerdict:
+    """Return the three-valued verdict of block log-ratios ``d`` at the last planned look they reach.
+
+    Blocks beyond that look wait for the next one (a verdict between looks would void the error rates). Fewer
+    than ``min_n`` blocks: inconclusive, with the estimate of all blocks. See the module docstring for the design.
     """
     d = finite(d)
-    ratio, lo, hi = median_ratio_ci(d, conf, seed=seed)
-    slower = not ratio < 1
-    p = signed_rank_p(d, "greater" if slower else "less") if d.size else math.nan
-    sigma = robust_sigma(d)
-    out = dict(ratio=ratio, ci_low=lo, ci_high=hi, pvalue=p, n=int(d.size), sigma=sigma,
-               mde=mde(sigma, d.size, threshold, alpha), threshold=threshold)
-    upper, lower = 1 + threshold, 1 / (1 + threshold)
-    if d.size < min_n:
-        return PairedVerdict(Verdict.INCONCLUSIVE, reason=f"{d.size} paired values < {min_n}", **out)
-    if ((ratio > upper and lo > 1) or (ratio < lower and hi < 1)) and p < alpha:
-        return PairedVerdict(Verdict.REGRESSED if slower else Verdict.IMPROVED,
-                             reason=f"{ratio - 1:+.1%} beyond {threshold:.1%}, p={p:.2g} < {alpha:g}", **out)
-    if lower < lo and hi < upper:
-        return PairedVerdict(Verdict.NO_CHANGE, reason=f"CI {lo:.3f}..{hi:.3f} within +-{threshold:.1%}", **out)
-    return PairedVerdict(Verdict.INCONCLUSIVE, reason=f"CI {lo:.3f}..{hi:.3f} crosses a bound, p={p:.2g}", **out)
+    looks = look_schedule(min_n, max_n)
+    reached = [i for i, n in enumerate(looks) if n <= d.size]
+    if not reached:
+        m = float(d.mean()) if d.size else math.nan
+        s = float(d.std(ddof=1)) if d.size > 1 else math.nan
+        return PairedVerdict(Verdict.INCONCLUSIVE, math.exp(m), math.nan, math.nan, math.nan, int(d.size), s,
+                             math.nan, threshold, f"{d.size} blocks < first look at {min_n}")
+    k = reached[-1]
+    level = float(look_levels(alpha, looks)[k])
+    x = d[:looks[k]]
+    code, m, half, s = (float(v[0]) for v in look_codes(x[None, :], threshold, level))
+    se = s / math.sqrt(x.size)
+    p = (1.0 if m == 0 else 0.0) if se == 0 else float(_st.t.sf(abs(m) / se, x.size - 1))
+    out = dict(ratio=math.exp(m), ci_low=math.exp(m - half), ci_high=math.exp(m + half), pvalue=p, n=int(x.size),
+               sigma=s, mde=mde(s, x.size, threshold, level), threshold=threshold, level=level, look=k + 1)
+    where = f"look {k + 1}/{len(looks)} at {x.size} blocks, level {level:.2g}"
+    verdict = CODES[int(code)]
+    if verdict in (Verdict.REGRESSED, Verdict.IMPROVED):
+        reason = f"{math.expm1(m):+.1%} beyond {threshold:.1%}, p={p:.2g} ({where})"
+    else:
+        within = "within" if verdict == Verdict.NO_CHANGE else "crosses a bound of"
+        reason = f"interval {out['ci_low']:.3f}..{out['ci_high']:.3f} {within} +-{threshold:.1%} ({where})"
+    return PairedVerdict(verdict, reason=reason, **out)
+
+
+def blocks_to_decide(d: Sequence[float], threshold: float, alpha: float, min_n: int, max_n: int) -> int | None:
+    """Return the first planned look at which blocks like ``d`` (its mean and sd so far) would be decided, or None
+    when no look up to ``max_n`` would (an estimate on the threshold, or too few blocks to know)."""
+    d = finite(d)
+    if d.size < 2:
+        return min_n if d.size else None
+    m, s, bound = float(d.mean()), float(d.std(ddof=1)), math.log1p(threshold)
+    looks = look_schedule(min_n, max_n)
+    for n, level in zip(looks, look_levels(alpha, looks)):
+        if n < d.size:
+            continue
+        half = _st.t.ppf(1 - level, n - 1) * s / math.sqrt(n)
+        if (abs(m) > bound and abs(m) > half) or abs(m) + half < bound:
+            return n
+    return None
 
 
 def overall(verdicts: Iterable[Verdict]) -> Verdict:

@@ -13,12 +13,14 @@ def _ms(seconds) -> str:
 def _ratio(lab: dict, ratio) -> str:
     if ratio is None or not math.isfinite(ratio):
         return "-"
+    if not math.isfinite(lab["ci_low"]):  # no look reached: the estimate alone
+        return f"{ratio:.3f}"
     return f"{ratio:.3f} [{lab['ci_low']:.3f}, {lab['ci_high']:.3f}]"
 
 
 def ab_table(records: list[dict], runs: bool = False) -> pd.DataFrame:
-    """Return one row per ``ab_ratio`` record: entry, clock judged, medians (ms), ratio with CI, p, blocks, MDE95,
-    verdict; the realised injection when any entry had one; with ``runs``, the run and its two commits first."""
+    """Return one row per ``ab_ratio`` record: entry, clock judged, medians (ms), ratio with the look's interval, p,
+    blocks, MDE95, verdict; the realised injection when any entry had one; with ``runs``, the run and its two commits first."""
     summaries = [r for r in records if r["metric"] == "ab_ratio"]
     injected = any(r["labels"].get("inject") for r in summaries)
     rows = []
@@ -30,6 +32,6 @@ def ab_table(records: list[dict], runs: bool = False) -> pd.DataFrame:
                      **({"inject (realised)": f"{lab['inject']:.0%} ({lab['injected_fraction']:.1%})"}
                         if injected else {}),
                      "base ms": _ms(lab.get("base_median_s")), "head ms": _ms(lab.get("head_median_s")),
-                     "ratio [95% CI]": _ratio(lab, r["value"]), "p": f"{lab['pvalue']:.2g}", "blocks": lab["n"],
+                     "ratio [interval]": _ratio(lab, r["value"]), "p": f"{lab['pvalue']:.2g}", "blocks": lab["n"],
                      "MDE95": f"{lab['mde']:.1%}" if math.isfinite(lab["mde"]) else "-", "verdict": lab["verdict"]})
     return pd.DataFrame(rows)

@@ -2,7 +2,7 @@
 
 Protocol (version ``PROTOCOL``), one JSON object per line each way; every reply has ``ok`` (and ``error`` if not):
   {"op": "hello"}                                   -> {"protocol": 1, "pid", "python", "mindspore", "numpy"}
-  {"op": "prepare", "entry", "preset", "scale", "phase", "seed", "warmup", ["inject": fraction]}
+  {"op": "prepare", "entry", "preset", "scale", "phase", "seed", ["warmup", "warm", "inject": fraction]}
                                                     -> {"compile_s", "warm_median_s", "inject"}
   {"op": "run", "entry", "k"}                       -> {"wall_s", "cpu_s", "injected_s": k floats each}
   {"op": "quit"}                                    -> {} and the process exits
@@ -112,7 +112,7 @@ class Worker:
         compile_s = self._once(step)[0]
         for _ in range(int(req.get("warmup", 5))):  # the first steps after a compile are slower: not measured
             self._once(step)
-        warm = sorted(self._once(step)[0] for _ in range(5))
+        warm = sorted(self._once(step)[0] for _ in range(max(1, int(req.get("warm", 5)))))
         inject = float(req.get("inject", 0.0))
         self.entries[req["entry"]] = (step, injected_work(inject) if inject else None)
         return {"compile_s": compile_s, "warm_median_s": warm[len(warm) // 2], "inject": inject}

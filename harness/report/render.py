@@ -140,8 +140,8 @@ def _section_ab(df, claims, out) -> Section | None:
         return None
     table = ab_table(summaries.to_dict("records"), runs=True)
     body = (f"{context_line(summaries)}\n\n`pgan-harness ab`: base and head revisions measured side by side in one "
-            f"run; ratio = head / base median step with its 95% CI, one-sided signed-rank p, and MDE95, the smallest "
-            f"slowdown each entry detects with 95% power.\n\n")
+            f"run; ratio = head / base step (geometric mean over blocks) with the interval of its last look, "
+            f"one-sided t p, and MDE95, the smallest slowdown each entry detects with 95% power.\n\n")
     return Section("A/B comparisons", body + _table(table), {"ab": table})
 
 
