@@ -194,3 +194,20 @@ def test_bad_input_is_one_line_and_exit_2(repo, capsys, args, named):
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and named in err[0]
+
+
+def test_self_test_on_real_aa_noise_meets_the_goals():
+    """Series from the committed real A/A block log-ratios (tests/fixtures/history_aa_noise.json, cpu-smoke 4:stable,
+    duet, quiet): no false alarm, 5% and 10% steps found within 3 commits, the 1%/commit creep found."""
+    from pathlib import Path
+
+    from harness.history.selftest import evaluate
+
+    data = json.loads((Path(__file__).parent / "fixtures" / "history_aa_noise.json").read_text())
+    runs = [np.asarray(r) for r in data["runs"]]
+    table = evaluate(runs, det.DetectSettings(), series=2, n=40, at=28, horizon=10, seed=0).set_index("case")
+    assert float(table.loc["A/A", "false alarms / 100 commits"]) == 0
+    for case in ("step 5%", "step 10%", "creep 1%/commit"):
+        assert float(table.loc[case, "recall"]) == 1.0
+    for case in ("step 5%", "step 10%"):
+        assert int(table.loc[case, "delay median / max"].split(" / ")[1]) <= 3

@@ -13,7 +13,7 @@ from harness.history import detect as det
 
 def aa_commit(runs: list[np.ndarray], blocks: int, rng: np.random.Generator) -> float:
     """Return one synthetic commit's log-ratio: the median of ``blocks`` blocks drawn (with replacement) from one
-    real A/A run drawn at random, centred on the pool's median (so run-to-run offsets are kept)."""
+    real A/A run drawn at random (so run-to-run offsets are kept)."""
     run = runs[rng.integers(len(runs))]
     return float(np.median(rng.choice(run, size=blocks, replace=True)))
 
