@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.ab import stats as ab_stats
+from harness.judge.stats import bootstrap_median_ci
 from harness.records.store import RecordStore, make_record, new_run_id
 
 SCENARIO = "history"
@@ -23,7 +23,7 @@ def ratio_record(*, meta: dict, anchor: str, commit: str, subject: str, entry: s
     """Return one ``history_ratio`` record: the commit's median ratio to the anchor (exp of the median block
     log-ratio), its bootstrap CI, and the block log-ratios as samples."""
     blocks = [float(b) for b in blocks]
-    ratio, lo, hi = ab_stats.median_ratio_ci(blocks)
+    ratio, lo, hi = (math.exp(v) for v in bootstrap_median_ci(blocks)) if len(blocks) >= 2 else (math.nan,) * 3
     return make_record(run_id=run_id or new_run_id(), scenario=SCENARIO, metric=RATIO, unit="commit/anchor",
                        value=ratio, samples=blocks, ci=None if math.isnan(lo) else (lo, hi), meta=meta,
                        labels={"anchor": anchor, "commit": commit, "subject": subject, "entry": entry,
