@@ -135,6 +135,21 @@ def test_compare_with_nothing_in_common_exits_2(tmp_path, capsys):
     assert code == 2 and one_line_error(err).endswith(f"{a} has step-time/step_time; {fid} has fid/fid")
 
 
+def test_gate_with_nothing_in_common_exits_2(tmp_path, capsys):
+    """Like compare: a gate whose results share no (scenario, metric, labels) with the baseline cannot pass."""
+    base = tmp_path / "baseline.json"
+    assert in_process(capsys, "baseline", "--from-results", str(write_run(tmp_path / "a", "a")), "--out",
+                      str(base))[0] == 0
+    b = write_run(tmp_path / "b", "b", seed=2)
+    records = [json.loads(line) for line in (b / "records.jsonl").read_text().splitlines()]
+    (b / "records.jsonl").write_text("".join(json.dumps({**r, "labels": {**r["labels"], "phase": "fade"}}) + "\n"
+                                             for r in records))
+    code, err = in_process(capsys, "gate", "--baseline", str(base), "--results", str(b))
+    assert code == 2
+    assert one_line_error(err) == (f"error: {base} and {b} have no measurement in common (same scenario, metric and "
+                                   f"labels): step-time/step_time labels differ: phase stable in {base}, fade in {b}")
+
+
 def test_report_and_compare_messages_begin_with_error(tmp_path, capsys):
     """Item 7: like every other command, report and compare say ``error:`` first."""
     r = harness("report", "--results", str(tmp_path / "empty"), "--out", str(tmp_path / "rep"))
