@@ -100,9 +100,7 @@ def _gate_once(args: argparse.Namespace, baseline: dict, calib: dict | None) -> 
 
 
 def rows_table(rows: list[gate.Row]) -> str:
-    """Return the gate rows as a compact markdown table."""
-    if not rows:
-        return "(nothing to compare)"
+    """Return the gate rows (at least one) as a compact markdown table."""
     df = pd.DataFrame([r.__dict__ for r in rows])
     df["ratio [CI]"] = [f"{r:.3f} [{lo:.3f}, {hi:.3f}]" if math.isfinite(r) else "-"
                         for r, lo, hi in zip(df.ratio, df.ci_low, df.ci_high)]
