@@ -15,6 +15,7 @@ from harness.report.card_table import card_rows
 from harness.report.tables import (FID_PROTOCOL_N, LOSS_NAMES, as_trained, card_stride, distinct, fid_table,
     latency_table, loss_table, projection_table, quality_table, records_frame, speedup_table, step_table,
     structure_table)
+from pgan_ref.fileio import replaced_atomically, write_text_atomic
 
 RECORDS_CSV_DROPPED = ["samples", "labels", "params", "manifest", "ci"]  # nested: in report.json's records
 
@@ -157,6 +158,11 @@ SECTIONS: list[tuple[str, Callable]] = [
 ]
 
 
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    with replaced_atomically(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
 def write_report(records: list[dict], out: str | Path, baseline: dict | None = None) -> Path:
     """Write report.md, CSV/JSON of the data and the PNG plots to ``out``; return the report path."""
     out = Path(out)
@@ -175,13 +181,10 @@ def write_report(records: list[dict], out: str | Path, baseline: dict | None = N
         parts += [f"## {section.title}", "", section.body, ""]
         tables.update(section.tables)
     for name, table in tables.items():
-        table.to_csv(out / f"{name}.csv", index=False)
-    flat = df.drop(columns=RECORDS_CSV_DROPPED, errors="ignore")
-    flat.to_csv(out / "records.csv", index=False)
-    (out / "report.json").write_text(json.dumps({"tables": {k: t.to_dict("records") for k, t in tables.items()},
-                                                 "records": records}, default=str, indent=1, allow_nan=True))
+        _write_csv(table, out / f"{name}.csv")
+    _write_csv(df.drop(columns=RECORDS_CSV_DROPPED, errors="ignore"), out / "records.csv")
+    write_text_atomic(out / "report.json", json.dumps({"tables": {k: t.to_dict("records") for k, t in tables.items()},
+                                                       "records": records}, default=str, indent=1, allow_nan=True))
     parts += ["Data: [records.csv](records.csv), [report.json](report.json)"
               + "".join(f", [{k}.csv]({k}.csv)" for k in tables), ""]
-    path = out / "report.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return write_text_atomic(out / "report.md", "\n".join(parts))
