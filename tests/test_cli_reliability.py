@@ -29,10 +29,12 @@ def a_file(tmp_path):
 
 
 def test_out_that_is_a_file_is_bad_input(tmp_path, a_file):
-    """Item 1: report / ingest-log --out EXISTING_FILE exit 2 with one line naming it; the file is untouched."""
+    """Item 1: report / ingest-log / run / bench --out EXISTING_FILE exit 2 with one line naming it (run and bench
+    before measuring anything); the file is untouched."""
     write_run(tmp_path / "res", "r", seed=1)
     (tmp_path / "train.log").write_text(MODELZOO)
-    for cmd in (["report", "--results", str(tmp_path / "res")], ["ingest-log", str(tmp_path / "train.log")]):
+    for cmd in (["report", "--results", str(tmp_path / "res")], ["ingest-log", str(tmp_path / "train.log")],
+                ["run", "step-time", "--preset", "cpu-smoke"], ["bench", "--smoke", "--no-report"]):
         r = harness(*cmd, "--out", str(a_file))
         assert r.returncode == 2, r.stderr
         assert one_line_error(r.stderr) == (f"error: --out {a_file}: cannot write there ({a_file} is a file, not a "
