@@ -142,6 +142,17 @@ def test_bad_files_are_one_error_line_naming_them(files, tmp_path):
     assert r.returncode == 2 and one_line_error(r.stderr).startswith(f"error: --set mindir: MindIR file {text} is not")
 
 
+def test_a_file_mindspore_cannot_run_is_one_line_and_earlier_files_are_kept(files, tmp_path):
+    """A pgan_ref G exported with a dynamic batch loads but does not run on MindSpore 2.10 CPU (measured)."""
+    dyn_g = tmp_path / "G_dyn.mindir"
+    ms.export(files["g"], Tensor(shape=[None, LATENT], dtype=ms.float32), Tensor(np.float32(0)),
+              file_name=str(dyn_g), file_format="MINDIR")
+    with pytest.raises(BadInput, match=rf"^{dyn_g}: mindspore-graphcell could not run it with inputs z \(2, 16\) "
+                                       rf"float32, alpha \(\) float32 \(.*\); it cannot be timed on this device$"):
+        run_user(files, tmp_path / "o", mindir=f"{files['G8']},{dyn_g}", mindir_batch="2")
+    assert {r["labels"]["mindir"] for r in RecordStore(tmp_path / "o").iter()} == {"G8.mindir"}
+
+
 def test_export_options_are_refused_beside_mindir(files, tmp_path):
     with pytest.raises(BadInput, match="drop --set checkpoint, batch_sizes"):
         run_user(files, tmp_path, mindir=str(files["G8"]), checkpoint="AvG_1.ckpt", batch_sizes="1")
