@@ -63,11 +63,12 @@ def loss_plot(losses: pd.DataFrame, path: Path, card: dict | None = None) -> Pat
 
 
 def latency_plot(latency: pd.DataFrame, path: Path) -> Path:
-    """Plot latency distributions, one box per (runtime, batch); return the path."""
-    groups = list(latency.groupby(["runtime", "batch_size"], dropna=False))
-    fig, ax = plt.subplots(figsize=(max(5, len(groups) * 1.2), 3.5))
+    """Plot latency distributions, one box per (model, runtime, batch) of ``tables.latency_frame``; return the path."""
+    groups = list(latency.groupby(["model", "runtime", "batch_size"], dropna=False))
+    fig, ax = plt.subplots(figsize=(max(5, len(groups) * 1.6), 3.8))
     ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups])
-    ax.set_xticks(range(1, len(groups) + 1), [f"{r}\nbatch {b:g}" for (r, b), _ in groups])
+    ax.set_xticks(range(1, len(groups) + 1), [f"{m}\n{r}\nbatch {b:g}" for (m, r, b), _ in groups],
+                  fontsize="small")
     ax.set_ylabel("latency (ms)")
     ax.set_title("Inference latency")
     return _save(fig, path)

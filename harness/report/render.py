@@ -13,7 +13,7 @@ from harness.judge.modelcard import CARD_LOG_EVERY, card_claims
 from harness.report import plots
 from harness.report.card_table import card_rows
 from harness.report.tables import (FID_PROTOCOL_N, LOSS_NAMES, as_trained, card_stride, distinct, fid_table,
-    latency_table, loss_table, projection_table, quality_table, records_frame, speedup_table, step_table,
+    latency_frame, latency_table, loss_table, projection_table, quality_table, records_frame, speedup_table, step_table,
     structure_table)
 from pgan_ref.fileio import replaced_atomically, write_text_atomic
 
@@ -129,9 +129,11 @@ def _section_latency(df, claims, out) -> Section | None:
     table = latency_table(df)
     if table.empty:
         return None
-    png = plots.latency_plot(df[df.metric == "latency"], out / "latency.png")
-    body = (f"{context_line(df[df.metric == 'latency'])}\n\n'one-sample' rows (e.g. ingested Ascend 310 "
-            f"`time_Result` numbers) are a single timed call without warm-up.\n\n")
+    png = plots.latency_plot(latency_frame(df), out / "latency.png")
+    body = (f"{context_line(df[df.metric == 'latency'])}\n\n'model' says what was timed: a MindIR the harness "
+            f"exported from the generator, or the user's own file (`--set mindir=FILE`, timed as it is; its sha256 "
+            f"prefix in brackets). 'one-sample' rows (e.g. ingested Ascend 310 `time_Result` numbers) are a single "
+            f"timed call without warm-up.\n\n")
     return Section("Inference latency", body + _table(table) + f"\n\n![latency]({png.name})", {"latency": table})
 
 

@@ -20,7 +20,7 @@ from harness.records.peak import nominal_peak
 from harness.records.schema import Record
 
 LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer", "structure",
-                 "network", "flops_per_iteration")
+                 "network", "flops_per_iteration", "impl")
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
 CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
 MIN_CARD_STYLE = 5  # fewer card-style (every-100-step) samples than this: judge the loss range on every step
@@ -292,16 +292,34 @@ def fid_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def latency_model(scenario: str, labels: dict) -> str:
+    """Return what a latency row timed: the user's MindIR file ('user MindIR NAME (sha256 prefix)'), the harness's own
+    export ('harness-exported G16'), or another implementation's label ('n/a' when there is none)."""
+    if labels.get("mindir_sha256"):
+        return f"{labels.get('impl') or 'user MindIR ' + str(labels.get('mindir'))} ({labels['mindir_sha256'][:12]})"
+    if labels.get("impl"):
+        return str(labels["impl"])
+    if scenario == "mindir-latency":
+        return "harness-exported G" + _text(labels["scale"]) if labels.get("scale") else "harness-exported G"
+    return "n/a"
+
+
+def latency_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Return the latency records with a ``model`` column (``latency_model``): the user's files apart from exports."""
+    lat = df[df.metric == "latency"]
+    return lat.assign(model=[latency_model(s, lab) for s, lab in zip(lat.scenario, lat.labels)])
+
+
 def latency_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Return latency statistics per (runtime, batch, source); single samples are flagged 'one-sample'."""
+    """Return latency statistics per (model, runtime, batch, source); single samples are flagged 'one-sample'."""
     rows = []
-    for (runtime, batch, source), g in df[df.metric == "latency"].groupby(["runtime", "batch_size", "source"],
-                                                                          dropna=False):
+    for (model, runtime, batch, source), g in latency_frame(df).groupby(["model", "runtime", "batch_size", "source"],
+                                                                       dropna=False):
         x = pooled(g)
         q1, med, q3, p90, p99 = np.percentile(x, [25, 50, 75, 90, 99])
         flags = sorted(set().union(*g["flags"]) | ({"one-sample"} if x.size == 1 else set()))
-        rows.append({"runtime": runtime, "batch": batch, "source": source, "n": x.size, "median (ms)": med,
-                     "IQR (ms)": q3 - q1, "p90 (ms)": p90, "p99 (ms)": p99,
+        rows.append({"model": model, "runtime": runtime, "batch": batch, "source": source, "n": x.size,
+                     "median (ms)": med, "IQR (ms)": q3 - q1, "p90 (ms)": p90, "p99 (ms)": p99,
                      "images/s": batch * 1000 / med if batch else math.nan, "flags": ", ".join(flags)})
     return pd.DataFrame(rows)
 

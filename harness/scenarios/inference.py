@@ -1,4 +1,5 @@
-"""MindIR inference: export a generator, detect the available runtimes, and load/run a MindIR file.
+"""MindIR inference: export a generator, detect the available runtimes, read what a MindIR file declares, and
+load/run it (one array per declared input; example inputs built from the declarations).
 
 Runtimes:
 - ``mindspore-graphcell``: ``mindspore.load`` + ``nn.GraphCell`` (every device MindSpore runs on).
@@ -20,6 +21,7 @@ from pgan_ref.generator_io import export_mindir as _export
 GRAPHCELL = "mindspore-graphcell"
 LITE = "mindspore-lite"
 RUNTIMES = ("auto", GRAPHCELL, LITE)
+PROTO_DTYPES = {"float": "float32", "double": "float64"}  # MindIR TensorProto names that are not numpy's
 
 
 class InferenceError(RuntimeError):
@@ -72,41 +74,76 @@ def _current_device() -> str:
         return "CPU"
 
 
-def read_mindir_inputs(path: str | Path) -> list[dict]:
-    """Return the inputs declared in a MindIR file (``[{"name", "shape", "dtype"}]``), or raise InferenceError."""
+def read_mindir(path: str | Path) -> dict[str, list[dict]]:
+    """Return the inputs and outputs a MindIR file declares (``{"inputs": [...], "outputs": [...]}``, each
+    ``{"name", "shape", "dtype"}``; a dynamic dimension is -1, an undeclared shape None), or raise InferenceError."""
     path = Path(path)
+    if not path.exists():
+        raise InferenceError(f"MindIR file {path} does not exist: give the path of a .mindir file "
+                             f"(python -m pgan_ref.export writes one)")
     if not path.is_file():
-        raise InferenceError(f"MindIR file {path} does not exist: export it first (python -m pgan_ref.export)")
+        raise InferenceError(f"MindIR file {path} is not a file: give the path of a .mindir file")
     from google.protobuf.message import DecodeError
     from mindspore.train import mind_ir_pb2
 
     model = mind_ir_pb2.ModelProto()
     try:
         model.ParseFromString(path.read_bytes())
+    except OSError as e:
+        raise InferenceError(f"MindIR file {path} cannot be read ({e.strerror or e}): check its permissions") from e
     except (DecodeError, ValueError) as e:
-        raise InferenceError(f"MindIR file {path} is corrupt or truncated ({e}): re-export it") from e
+        raise InferenceError(f"MindIR file {path} is not a MindIR model, or is corrupt or truncated ({e}): give a "
+                             f"file written by mindspore.export, or re-export it") from e
     if not model.HasField("graph") or not model.graph.input:
         raise InferenceError(f"MindIR file {path} is corrupt or not a MindIR model (no graph inputs): re-export it")
     names = mind_ir_pb2.TensorProto.DataType
-    dtypes = {"float": "float32", "float16": "float16", "double": "float64", "int32": "int32", "int64": "int64"}
-    out = []
-    for inp in model.graph.input:
-        t = inp.tensor[0] if inp.tensor else None
-        out.append({"name": inp.name.rsplit(":", 1)[-1],
-                    "shape": [int(d) for d in t.dims] if t is not None else None,
-                    "dtype": None if t is None else dtypes.get(names.Name(t.data_type).lower(),
-                                                                names.Name(t.data_type).lower())})
-    return out
+
+    def values(infos) -> list[dict]:
+        out = []
+        for info in infos:
+            t = info.tensor[0] if info.tensor else None
+            dtype = None if t is None else names.Name(t.data_type).lower()
+            out.append({"name": info.name.rsplit(":", 1)[-1], "shape": None if t is None else [int(d) for d in t.dims],
+                        "dtype": PROTO_DTYPES.get(dtype, dtype)})
+        return out
+
+    return {"inputs": values(model.graph.input), "outputs": values(model.graph.output)}
+
+
+def read_mindir_inputs(path: str | Path) -> list[dict]:
+    """Return the inputs declared in a MindIR file (``[{"name", "shape", "dtype"}]``), or raise InferenceError."""
+    return read_mindir(path)["inputs"]
+
+
+def example_inputs(inputs: list[dict], shapes: list[list[int]], rng: np.random.Generator) -> list[np.ndarray]:
+    """Return one array per declared input at the given concrete shapes: floating dtypes N(0, 1) drawn from ``rng``
+    in input order, integer and boolean dtypes zeros; InferenceError for a dtype numpy cannot build (bfloat16...)."""
+    arrays = []
+    for inp, shape in zip(inputs, shapes):
+        try:
+            dtype = np.dtype(inp["dtype"])
+        except TypeError:
+            raise InferenceError(f"input {inp['name']!r} has dtype {inp['dtype']}, which numpy cannot build; "
+                                 f"accepted: floating, integer and boolean inputs") from None
+        if dtype.kind == "f":
+            arrays.append(rng.standard_normal(shape).astype(dtype))
+        elif dtype.kind in "iub":
+            arrays.append(np.zeros(shape, dtype))
+        else:
+            raise InferenceError(f"input {inp['name']!r} has dtype {inp['dtype']}; accepted: floating, integer and "
+                                 f"boolean inputs")
+    return arrays
 
 
 @dataclass
 class Runtime:
-    """A loaded MindIR generator: ``runtime(latents, alpha) -> images`` (NCHW float32 numpy)."""
+    """A loaded MindIR model: ``runtime.run(*arrays) -> [outputs]``; ``runtime(latents, alpha) -> images`` for a
+    generator (NCHW float32 numpy)."""
 
     name: str
     path: Path
     inputs: list[dict]
-    _run: Callable[[np.ndarray, np.float32], np.ndarray] = field(repr=False)
+    _run: Callable[..., list[np.ndarray]] = field(repr=False)
     version: str | None = None
 
     @property
@@ -114,20 +151,36 @@ class Runtime:
         """Return the fixed batch size the MindIR was exported with."""
         return self.inputs[0]["shape"][0]
 
-    def check(self, latents: np.ndarray) -> np.ndarray:
-        """Return ``latents`` as float32 after checking its shape against the exported one (InferenceError if not)."""
-        latents = np.asarray(latents, dtype=np.float32)
-        expected = self.inputs[0]["shape"]
-        if expected is not None and list(latents.shape) != list(expected):
-            raise InferenceError(f"{self.path.name} was exported for latents of shape {tuple(expected)} "
-                                 f"(fixed batch size), got {tuple(latents.shape)}: re-export with "
-                                 f"--batch_size {latents.shape[0] if latents.ndim else '?'} or pass "
-                                 f"{expected[0]} latents")
-        return latents
+    def check(self, arrays) -> list[np.ndarray]:
+        """Return ``arrays`` as the declared dtypes after checking their count and shapes against the declared ones
+        (-1: any size), or raise InferenceError."""
+        if len(arrays) != len(self.inputs):
+            raise InferenceError(f"{self.path.name} declares {len(self.inputs)} inputs "
+                                 f"({', '.join(i['name'] for i in self.inputs)}), got {len(arrays)}")
+        out = []
+        for inp, a in zip(self.inputs, arrays):
+            a = np.asarray(a, dtype=inp["dtype"])
+            expected = inp["shape"]
+            if expected is not None and (a.ndim != len(expected)
+                                         or any(e not in (-1, n) for e, n in zip(expected, a.shape))):
+                raise InferenceError(f"{self.path.name} declares input {inp['name']!r} of shape {tuple(expected)}, "
+                                     f"got {tuple(a.shape)}: a fixed batch size is set at export (re-export with "
+                                     f"--batch_size {a.shape[0] if a.ndim else '?'}) or pass arrays of that shape")
+            out.append(a)
+        return out
+
+    def run(self, *arrays) -> list[np.ndarray]:
+        """Return the model's outputs (numpy, in order) for one array per declared input (checked first)."""
+        return self._run(*self.check(arrays))
 
     def __call__(self, latents: np.ndarray, alpha: float = 0.0) -> np.ndarray:
-        """Return the generated images for ``latents`` (checked against the exported shape first)."""
-        return self._run(self.check(latents), np.float32(alpha))
+        """Return a generator's images for ``latents`` and ``alpha`` (its first output)."""
+        return self.run(latents, np.float32(alpha))[0]
+
+
+def _outputs(out) -> list[np.ndarray]:
+    """Return a GraphCell's result (one Tensor or a tuple of them) as a list of numpy arrays."""
+    return [o.asnumpy() for o in (out if isinstance(out, (tuple, list)) else (out,))]
 
 
 def _load_graphcell(path: Path, inputs: list[dict]) -> Runtime:
@@ -141,8 +194,8 @@ def _load_graphcell(path: Path, inputs: list[dict]) -> Runtime:
                              f"({str(e).strip().splitlines()[0]}): the file is corrupt or truncated, "
                              f"re-export it") from e
 
-    def run(z: np.ndarray, alpha: np.float32) -> np.ndarray:
-        return cell(Tensor(z), Tensor(alpha)).asnumpy()
+    def run(*arrays: np.ndarray) -> list[np.ndarray]:
+        return _outputs(cell(*map(Tensor, arrays)))
 
     return Runtime(GRAPHCELL, path, inputs, run, ms.__version__)
 
@@ -159,11 +212,14 @@ def _load_lite(path: Path, inputs: list[dict], device: str) -> Runtime:
         raise InferenceError(f"MindSpore Lite could not load {path} ({str(e).strip().splitlines()[0]}): the file "
                              f"is corrupt or was written by a newer MindSpore than this Lite supports") from e
 
-    def run(z: np.ndarray, alpha: np.float32) -> np.ndarray:
+    def run(*arrays: np.ndarray) -> list[np.ndarray]:
         ins = model.get_inputs()
-        ins[0].set_data_from_numpy(z)
-        ins[1].set_data_from_numpy(np.asarray(alpha, dtype=np.float32))
-        return model.predict(ins)[0].get_data_to_numpy()
+        shapes = [list(a.shape) for a in arrays]
+        if [list(t.shape) for t in ins] != shapes:  # a dynamic dimension: give the concrete shapes first
+            model.resize(ins, shapes)
+        for t, a in zip(ins, arrays):
+            t.set_data_from_numpy(a)
+        return [o.get_data_to_numpy() for o in model.predict(ins)]
 
     return Runtime(LITE, path, inputs, run, getattr(mslite, "__version__", None))
 
