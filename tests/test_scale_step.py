@@ -43,7 +43,7 @@ def test_step_time_draws_the_mixes_and_latents_training_draws(monkeypatch, data_
     seen = _record_inputs(monkeypatch)
     Trainer(cfg, data_dir, tmp_path, log=None, progress=False, stop_after=3).run()
     trained, seen[:] = list(seen), []
-    ctx = types.SimpleNamespace(devices=1, rank=0, options=lambda: {"data": str(data_dir), "synthetic_n": 8})
+    ctx = types.SimpleNamespace(devices=1, rank=0, device="CPU", options=lambda: {"data": str(data_dir), "synthetic_n": 8})
     steps = scale_steps(ctx, cfg)
     st = next(steps)
     compute = st.compute_at(0.0)
