@@ -4,7 +4,7 @@ from mindspore import Tensor, nn
 from mindspore import dtype as mstype
 from mindspore.common import set_seed
 
-from model_utils.config import config
+from model_utils.config import config  # noqa: F401  (the harness reads train.config, as in the ModelZoo)
 from src.network_D import DNet4_4_Train, DNet4_4_Last, DNetNext_Last, DNetNext_Train
 from src.network_G import GNet4_4_last, GNet4_4_Train, GNetNext_Last, GNetNext_Train
 from src.optimizer import AllLossD, AllLossG

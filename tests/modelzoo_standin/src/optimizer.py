@@ -8,12 +8,13 @@ class AllLossD(nn.Cell):
         super().__init__()
         self.netD = netD
         self.grad = ops.GradOperation()
+        self.sum = ops.ReduceSum()
         self.mix = Tensor(np.linspace(0, 1, 4, dtype=np.float32).reshape(4, 1, 1, 1))
 
     def construct(self, real, fake, alpha):
         inter = self.mix * real + (1 - self.mix) * fake
         g = self.grad(self.netD)(inter, alpha)
-        gp = ((ops.sqrt((g * g).sum(axis=(1, 2, 3))) - 1) ** 2).mean()
+        gp = ops.square(ops.sqrt(self.sum(ops.square(g), (1, 2, 3))) - 1).mean()
         return self.netD(fake, alpha).mean() - self.netD(real, alpha).mean() + 10 * gp
 
 
