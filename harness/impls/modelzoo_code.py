@@ -11,7 +11,8 @@ loss-scale values), and one timed iteration is its ``train.py`` loop body:
     cell_deepcopy_update(gnet=gnet, avg_gnet=avg_gnet)
 
 in GRAPH_MODE, as its ``run_train`` sets. Scales, depths and batch size are the harness config's (so every
-implementation is timed on the same network and batch); the host EMA is bracketed by device waits and recorded
+implementation is timed on the same network and batch; ``batch_size_list`` gives a scale its own batch, as
+in the ModelZoo); the host EMA is bracketed by device waits and recorded
 apart, as pgan_ref's three-graph structure is. The real batches come from the harness's data pipeline (the
 ModelZoo's dataset pipeline is outside the loop body and not timed). On CPU ``modelzoo_shims`` are applied.
 """
@@ -56,7 +57,7 @@ def checkout_root(path: str | Path) -> Path:
 
 
 def checkout_sha256(root: Path) -> str:
-    """Return the sha256 of the checkout's code as run: its config, ``train.py``, ``src/`` and ``model_utils/`` files."""
+    """Return the sha256 of the checkout's code as run: its config, ``train.py``, ``src/`` and ``model_utils/``."""
     h = hashlib.sha256()
     files = [root / "910_config.yaml", root / "train.py", *sorted(root.glob("src/*.py")),
              *sorted(root.glob("model_utils/*.py"))]
@@ -178,10 +179,11 @@ def scale_steps(req: StepRequest) -> Iterator[ModelZooCodeStep]:
             gnet, dnet, avg_gnet = t.construct_network(gnet, dnet, avg_gnet, cfg.depth[s_idx], scale)
             lr_d = their.lr_list[s_idx] if their.lr_list and s_idx < len(their.lr_list) else their.lr
             cells = (t.get_optimize_d(dnet, lr_d, their), t.get_optimizer_g(gnet, dnet, their))
-            batches = iterate_batches(files, scale, cfg.batch_size, seed=cfg.seed + s_idx,
+            batches = iterate_batches(files, scale, cfg.batch_size_at(s_idx), seed=cfg.seed + s_idx,
                                       crop=not cfg.deviations.d8_no_crop, mirror=cfg.effective_mirror(),
                                       num_workers=cfg.num_workers)
-            labels = {**req.base_labels(s_idx, STRUCTURE, IMPL), "shims": shims, "checkout_sha256": sha, "latent": latent, "lr_d": lr_d, "lr_g": their.lr}
+            labels = {**req.base_labels(s_idx, STRUCTURE, IMPL), "shims": shims, "checkout_sha256": sha,
+                      "latent": latent, "lr_d": lr_d, "lr_g": their.lr}
             try:
                 yield ModelZooCodeStep(scale, s_idx, STRUCTURE, labels, req.fade_iterations(s_idx),
                                        req.flops(s_idx, latent), checkout=co, nets=(gnet, dnet, avg_gnet),

@@ -1,12 +1,12 @@
-"""pgan_ref's training step per scale, as training builds it: the fused graph and, under B9, the ModelZoo's three graphs."""
+"""pgan_ref's training step per scale as training builds it: the fused graph and, under B9, the ModelZoo's three."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from pgan_ref.data import list_images
-from pgan_ref.scale_step import FUSED, MODELZOO, ScaleTraining, build_scale, grow
-from pgan_ref.train_step import NoiseSource, StepNets
+from pgan_ref.scale_step import FUSED, MODELZOO, ScaleTraining, build_scale, grow_drawn, noise_source
+from pgan_ref.train_step import StepNets
 
 from harness.impls.steps import OURS, ScaleStep, StepRequest
 
@@ -27,7 +27,7 @@ class PganRefStep(ScaleStep):
         return next(self.training.batches)
 
     def compute_at(self, alpha: float) -> Callable:
-        """Return ``compute(real)``: one iteration at ``alpha`` as the trainer runs it; returns the losses, GP, drift."""
+        """Return ``compute(real)``: one iteration at ``alpha`` as the trainer runs it; returns losses, GP, drift."""
 
         def compute(real):
             out = self.training.run(real, alpha)
@@ -48,13 +48,14 @@ def timed_structures(cfg) -> tuple[str, ...]:
 
 
 def scale_steps(req: StepRequest) -> Iterator[PganRefStep]:
-    """Yield a ready-to-time step per scale and structure of ``req.cfg``, growing the networks like the trainer."""
+    """Yield a ready-to-time step per scale and structure of ``req.cfg``, growing the networks like the trainer (under
+    B6 the initial weights, latents and GP mix come from the ModelZoo's numpy stream, as in training)."""
     cfg = req.cfg
     files = list_images(req.data)
-    noise = NoiseSource(cfg.seed, req.rank, same_all_ranks=cfg.deviations.b3_same_seed_all_ranks)
+    noise = noise_source(cfg, req.rank)
     prev = None
     for s_idx, scale in enumerate(cfg.scales):
-        nets = grow(cfg, s_idx, prev, cfg.seed)
+        nets = grow_drawn(cfg, s_idx, prev, noise)
         for structure in timed_structures(cfg):
             training = build_scale(cfg, s_idx, files, noise, nets=nets, rank=req.rank, group_size=req.devices,
                                    structure=structure, sync=req.sync)

@@ -33,9 +33,11 @@ class StepRequest:
     options: dict = field(default_factory=dict)
 
     def base_labels(self, s_idx: int, structure: str, impl: str) -> dict:
-        """Return the record labels every phase of scale ``s_idx`` carries (``impl`` on other implementations than ours)."""
+        """Return the record labels every phase of scale ``s_idx`` carries (its own batch size, ``batch_size_list``
+        semantics; ``impl`` on other implementations than ours)."""
         cfg = self.cfg
-        return {"scale": cfg.scales[s_idx], "batch_size": cfg.batch_size, "devices": self.devices, "rank": self.rank,
+        return {"scale": cfg.scales[s_idx], "batch_size": cfg.batch_size_at(s_idx), "devices": self.devices,
+                "rank": self.rank,
                 "iterations": iterations(cfg.num_batch[s_idx], self.devices), "structure": structure,
                 **({} if impl == OURS else {"impl": impl})}
 
@@ -49,7 +51,7 @@ class StepRequest:
         """Return the model's FLOPs per iteration at scale ``s_idx`` (pgan_ref's count of the same network and batch;
         ``latent`` when the implementation's differs from the config's)."""
         cfg = self.cfg
-        return iteration_flops(latent or cfg.latent, cfg.depth[:s_idx + 1], cfg.batch_size)
+        return iteration_flops(latent or cfg.latent, cfg.depth[:s_idx + 1], cfg.batch_size_at(s_idx))
 
 
 @dataclass

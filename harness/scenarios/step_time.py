@@ -11,9 +11,10 @@ from typing import Iterator
 
 import numpy as np
 
+from harness.errors import BadInput
 from harness.impls.registry import IMPLS, checked
 from harness.impls.steps import OURS, ScaleStep, StepRequest
-from harness.scenarios.api import Option, ScenarioResult, scenario
+from harness.scenarios.api import Option, ScenarioResult, int_list, scenario
 from harness.scenarios.common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
 from harness.scenarios.timing import measure_overhead, sync, time_split
 
@@ -62,9 +63,26 @@ def time_scale(ctx, st: ScaleStep, iters: int, warmup: int, min_time_s: float = 
 
 def compile_record(ctx, st: ScaleStep, seconds: float) -> dict:
     """Return the compile-time record of one scale and structure (its first call: graph build plus one step)."""
-    impl = {k: st.base_labels[k] for k in ("impl",) if k in st.base_labels}
+    impl = {"impl": st.base_labels["impl"]} if "impl" in st.base_labels else {}
     return ctx.record("compile_time", "s", seconds, labels={"scale": st.scale, "devices": ctx.devices, "rank": ctx.rank,
                                                             "structure": st.structure, **impl})
+
+
+def check_impl(ctx) -> None:
+    """Raise BadInput, before any device is set up, when ``--impl`` and its checkout option do not fit together."""
+    opts = ctx.options()
+    checked(opts["impl"], opts, ctx.devices)
+
+
+def timed_scales(cfg, wanted: list[int] | None) -> set[int]:
+    """Return the scales to time: ``wanted`` (each one of the config's scales, else BadInput), or every scale."""
+    if wanted is None:
+        return set(cfg.scales)
+    unknown = sorted(set(wanted) - set(cfg.scales))
+    if unknown:
+        raise BadInput(f"--set scales_timed={','.join(map(str, wanted))}: {', '.join(map(str, unknown))} not among the "
+                       f"config's scales {cfg.scales}")
+    return set(wanted)
 
 
 @scenario("step-time", help="time train iterations per scale (compile apart, fade and stable alpha; fused and, "
@@ -76,16 +94,21 @@ def compile_record(ctx, st: ScaleStep, seconds: float) -> dict:
                    Option("iters", "least timed iterations per scale and phase", 10, int, minimum=1),
                    Option("min_time_s", "least timed seconds per scale and phase (fast steps get more samples)",
                           0.0, float, minimum=0),
-                   Option("warmup", "untimed iterations after the compile call", 2, int, minimum=0), *DATA_OPTIONS),
-          multi_device=True, prepare=prepare_data)
+                   Option("warmup", "untimed iterations after the compile call", 2, int, minimum=0),
+                   Option("scales_timed", "comma-separated scales to time, e.g. 16 (default every scale; the others "
+                                          "are grown through: built, never compiled or run)", None, int_list,
+                          minimum=4),
+                   *DATA_OPTIONS),
+          multi_device=True, prepare=prepare_data, check=check_impl)
 def run(ctx) -> ScenarioResult:
-    """Return step-time, data-time, compile-time, throughput and FLOP/s records for every scale."""
+    """Return step-time, data-time, compile-time, throughput and FLOP/s records for every timed scale."""
     ctx, cfg = resolve_config(ctx)
     opts = ctx.options()
-    checked(opts["impl"], opts, ctx.devices)  # a bad --impl / checkout fails before anything is built
+    timed = timed_scales(cfg, opts["scales_timed"])
     records, last = [], None
     for st in scale_steps(ctx, cfg):
-        records += time_scale(ctx, st, opts["iters"], opts["warmup"], opts["min_time_s"])
+        if st.scale in timed:
+            records += time_scale(ctx, st, opts["iters"], opts["warmup"], opts["min_time_s"])
         last = st
     overhead = measure_overhead()
     fastest = min(r["value"] for r in records if r["metric"] == "step_time")
