@@ -14,7 +14,8 @@ from harness.scenarios.registry import context, get
 
 STANDIN = Path(__file__).parent / "modelzoo_standin"  # tests' own stand-in: the ModelZoo's names, tiny networks
 TINY = {"scales": "[4,8]", "depth": "[8,8]", "latent": "16", "num_batch": "[8,8]", "alpha_jumps": "[0,2]",
-        "alpha_size_jumps": "[1,1]", "batch_size": "4", "iters": "2", "warmup": "1", "synthetic_n": "8"}
+        "alpha_size_jumps": "[1,1]", "batch_size": "4", "batch_size_list": "[4,2]", "iters": "2", "warmup": "1",
+        "synthetic_n": "8"}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,10 @@ def test_records_carry_the_implementation_shims_and_checkout(run):
         assert lab["latent"] == 8  # read from the checkout's own build_noise_data, not the harness config (16)
         assert len(r["samples"]) >= 2 and r["value"] > 0
     assert (steps[4, "stable"]["labels"]["lr_d"], steps[8, "stable"]["labels"]["lr_d"]) == (0.001, 0.002)  # lr_list
+    assert [steps[k]["labels"]["batch_size"] for k in sorted(steps)] == [4, 2, 2]  # batch_size_list, per scale
     compiles = [r for r in records if r["metric"] == "compile_time"]
-    assert [(r["labels"]["scale"], r["labels"]["impl"]) for r in compiles] == [(4, "modelzoo-code"), (8, "modelzoo-code")]
+    assert [(r["labels"]["scale"], r["labels"]["impl"]) for r in compiles] == [(4, "modelzoo-code"),
+                                                                               (8, "modelzoo-code")]
     assert {r["labels"]["scale"] for r in records if r["metric"] == "host_ema_time"} == {4, 8}
 
 
@@ -74,7 +77,7 @@ def test_without_the_overflow_shim_the_checkout_does_not_run_on_cpu(tmp_path, mo
     monkeypatch.setattr(modelzoo_code, "cpu_shims", lambda device, nd: contextlib.nullcontext([]))
     ctx = context("step-time", run_id="noshim", out_dir=tmp_path, seed=3, meta={},
                   overrides={**TINY, "scales": "[4]", "depth": "[8]", "num_batch": "[8]", "alpha_jumps": "[0]",
-                             "alpha_size_jumps": "[1]", "impl": "modelzoo-code", "modelzoo_dir": str(STANDIN)})
+                             "batch_size_list": "[]", "alpha_size_jumps": "[1]", "impl": "modelzoo-code", "modelzoo_dir": str(STANDIN)})
     with pytest.raises(RuntimeError, match="NPUGetFloatStatus|NPUClearFloatStatus"):
         get("step-time").run(ctx)
 
@@ -85,6 +88,8 @@ def test_without_the_overflow_shim_the_checkout_does_not_run_on_cpu(tmp_path, mo
     (["--impl", "modelzoo-code", "--set", f"modelzoo_dir={STANDIN / 'src'}"], "not a ModelZoo PGAN checkout (missing "
                                                                              "train.py, 910_config.yaml"),
     (["--set", f"modelzoo_dir={STANDIN}"], "--set modelzoo_dir applies to --impl modelzoo-code, not --impl pgan_ref"),
+    (["--impl", "modelzoo-code", "--set", f"modelzoo_dir={STANDIN}", "--devices", "2"],
+     "--impl modelzoo-code runs on one device; drop --devices 2"),
 ])
 def test_bad_checkout_is_one_line_and_exit_2(sets, message, tmp_path, capsys):
     assert main(["run", "step-time", "--out", str(tmp_path), *sets]) == 2

@@ -31,13 +31,17 @@ class DNet4_4_Train(nn.Cell):
         return self.head(self.leakyRelu(self.fromRGBLayers(x)))
 
 
-class DNet4_4_Last(nn.Cell):
-    def __init__(self, dNet4_4):
-        super().__init__()
-        self.net = dNet4_4
-        self.dimEntryScale0 = dNet4_4.dimEntryScale0
-        self.fromRGBLayers = dNet4_4.fromRGBLayers
+class _Last(nn.Cell):
+    """The previous scale's D as the next one uses it: its layers without its fromRGB input."""
 
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.dimEntryScale0 = net.dimEntryScale0
+        self.fromRGBLayers = net.fromRGBLayers
+
+
+class DNet4_4_Last(_Last):
     def construct(self, x):
         return self.net.head(x)
 
@@ -61,12 +65,9 @@ class DNetNext_Train(nn.Cell):
         return self.last_Dnet(alpha * y + (1 - alpha) * self.features(x))
 
 
-class DNetNext_Last(nn.Cell):
+class DNetNext_Last(_Last):
     def __init__(self, dNetNext_Train):
-        super().__init__()
-        self.net = dNetNext_Train
-        self.dimEntryScale0 = dNetNext_Train.dimEntryScale0
-        self.fromRGBLayers = dNetNext_Train.fromRGBLayers
+        super().__init__(dNetNext_Train)
         self.avgPool2d = pool()
 
     def construct(self, x):
