@@ -10,11 +10,11 @@ loss-scale values), and one timed iteration is its ``train.py`` loop body:
     loss_g, overflow, _ = optimizer_g(build_noise_data(n), alpha)
     cell_deepcopy_update(gnet=gnet, avg_gnet=avg_gnet)
 
-in GRAPH_MODE, as its ``run_train`` sets. Scales, depths and batch size are the harness config's (so every
-implementation is timed on the same network and batch; ``batch_size_list`` gives a scale its own batch, as
-in the ModelZoo); the host EMA is bracketed by device waits and recorded
-apart, as pgan_ref's three-graph structure is. The real batches come from the harness's data pipeline (the
-ModelZoo's dataset pipeline is outside the loop body and not timed). On CPU ``modelzoo_shims`` are applied.
+in GRAPH_MODE, as its ``run_train`` sets. Scales, depths and batch size are the harness config's, so every
+implementation is timed on the same network and batch (``batch_size_list`` gives a scale its own batch, as in
+the ModelZoo). The host EMA is bracketed by device waits and recorded apart, as pgan_ref's three-graph
+structure is. The real batches come from the harness's data pipeline (the ModelZoo's dataset pipeline is
+outside the loop body and not timed). On CPU ``modelzoo_shims`` are applied.
 """
 from __future__ import annotations
 
