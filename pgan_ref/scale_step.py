@@ -37,6 +37,14 @@ def grow(cfg, s_idx: int, prev: tuple[Generator, Discriminator] | None, seed: in
     return g, d, avg
 
 
+def grow_drawn(cfg, s_idx: int, prev: tuple[Generator, Discriminator] | None, noise: NoiseSource | ModelZooNoise):
+    """Return ``grow``'s (G, D, AvG) with initial weights drawn from ``noise`` when it is the ModelZoo's stream (B6)."""
+    g, d, avg = grow(cfg, s_idx, prev, cfg.seed)
+    if isinstance(noise, ModelZooNoise):
+        noise.init_scale(g, d, avg, s_idx, reinit_core=cfg.deviations.b2_reinit_d_at_8)
+    return g, d, avg
+
+
 def step_structure(cfg) -> str:
     """Return the structure training runs: the ModelZoo's three graphs under B9, else the fused step."""
     return MODELZOO if cfg.deviations.b9_modelzoo_step_structure else FUSED

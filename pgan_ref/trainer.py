@@ -13,10 +13,9 @@ import numpy as np
 from . import checkpoints as ckpt
 from .data import DataError, first_readable, list_images, samples_per_rank
 from .errors import CheckpointError
-from .scale_step import build_scale, grow, noise_source
+from .scale_step import build_scale, grow, grow_drawn, noise_source
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
-from .modelzoo_rng import ModelZooNoise
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +116,7 @@ class Trainer:
             if loaded is not None:
                 (g, d, avg, start_i, state, opt_tensors), loaded = loaded, None
             else:
-                (g, d, avg), start_i, state, opt_tensors = grow(cfg, s_idx, prev, cfg.seed), 0, None, None
-                if isinstance(self.noise, ModelZooNoise):  # B6: the ModelZoo's initial weights, from its stream
-                    self.noise.init_scale(g, d, avg, s_idx, reinit_core=cfg.deviations.b2_reinit_d_at_8)
+                (g, d, avg), start_i, state, opt_tensors = grow_drawn(cfg, s_idx, prev, self.noise), 0, None, None
             if not self._train_scale(s_idx, g, d, avg, start_i, state, opt_tensors):
                 return {"stopped_after": self.done_steps, "completed": False}
             prev = (g, d)

@@ -1,8 +1,10 @@
-"""Records and report for the ModelZoo step: structures side by side, projection on the trained one, skipped updates, precision meta."""
+"""Records and report for the ModelZoo step: structures and implementations side by side, projection on the trained one,
+skipped updates, precision meta."""
 import numpy as np
 
 from harness.records.store import make_record
-from harness.report.tables import as_trained, loss_table, records_frame, step_table, structure_table
+from harness.report.render import write_report
+from harness.report.tables import as_trained, impl_table, loss_table, records_frame, step_table, structure_table
 
 META = {"device": "CPU", "device_count": 1, "mindspore": "2.10.0", "cpu": {"brand": "Test CPU"}}
 CLAIMS = {"step_time": [{"seconds": 1.1, "raw": "1.1 s/step"}]}
@@ -38,6 +40,46 @@ def test_step_table_keeps_structures_apart_and_projection_uses_the_trained_one()
     trained = as_trained(df)
     kept = trained[trained.metric == "step_time"]
     assert sorted(zip(kept.run_id, kept.structure)) == [("r1", "modelzoo-3graph"), ("r2", "fused")]
+
+
+def impl_records():
+    """pgan_ref (both structures, two runs) and the ModelZoo code (two runs) at 8 px stable, and 4 px pgan_ref only."""
+    base = {"scale": 8, "phase": "stable", "batch_size": 16, "devices": 1, "iterations": 100}
+    mz = {**base, "structure": "modelzoo-3graph", "impl": "modelzoo-code", "shims": ["overflow", "pool"]}
+    return [rec("step_time", "s", [1.0, 1.2], {**base, "structure": "fused"}),
+            rec("step_time", "s", [1.5, 1.5], {**base, "structure": "modelzoo-3graph"}),
+            rec("step_time", "s", [1.1, 0.9], {**base, "structure": "fused"}, run="r3"),
+            rec("step_time", "s", [1.6, 1.4], {**base, "structure": "modelzoo-3graph"}, run="r3"),
+            rec("step_time", "s", [0.8, 0.8], mz, run="r2"), rec("step_time", "s", [0.7, 0.9], mz, run="r4"),
+            rec("compile_time", "s", [20.0], {"scale": 8, "devices": 1, "structure": "modelzoo-3graph",
+                                              "impl": "modelzoo-code"}, run="r2"),
+            rec("compile_time", "s", [30.0], {"scale": 8, "devices": 1, "structure": "modelzoo-3graph"}),
+            rec("step_time", "s", [0.3], {**base, "scale": 4, "structure": "fused"})]
+
+
+def test_impl_table_puts_the_modelzoo_code_beside_both_structures_with_ratios_to_it():
+    table = impl_table(records_frame(impl_records()), CLAIMS)
+    assert len(table) == 1  # 4 px has no ModelZoo-code record: no row
+    row = table.iloc[0]
+    assert (row.scale, row.phase, row.batch) == (8, "stable", 16)
+    # medians of the samples pooled over runs: [1.0, 1.2, 1.1, 0.9] -> 1.05; [1.5, 1.5, 1.6, 1.4] -> 1.5; 0.8
+    assert (row["pgan_ref fused (s)"], row["pgan_ref 3-graph (s)"], row["ModelZoo code (s)"]) == (1.05, 1.5, 0.8)
+    assert row["fused / ModelZoo"] == 1.05 / 0.8 and row["3-graph / ModelZoo"] == 1.5 / 0.8
+    assert row["runs (fused, 3-graph, ModelZoo)"] == "2, 2, 2" and row["card per-step claim"] == "1.1 s/step"
+    assert impl_table(records_frame(structure_records()), CLAIMS).empty  # no ModelZoo-code records
+
+
+def test_other_implementations_keep_apart_from_ours_in_every_step_table(tmp_path):
+    df = records_frame(impl_records())
+    table = step_table(df).set_index(["impl", "scale", "structure"])
+    assert table.loc[("modelzoo-code", 8, "modelzoo-3graph"), "median (s)"] == 0.8
+    assert table.loc[("modelzoo-code", 8, "modelzoo-3graph"), "compile (s)"] == 20.0  # its own compile, not ours
+    assert table.loc[("pgan_ref", 8, "modelzoo-3graph"), "median (s)"] == 1.5
+    assert table.loc[("pgan_ref", 8, "modelzoo-3graph"), "compile (s)"] == 30.0
+    assert structure_table(df, CLAIMS)["modelzoo-3graph (s)"].tolist() == [1.5, 1.5]  # runs r1, r3: ours only
+    assert set(as_trained(df).impl.dropna()) == set()  # the card check and projection see our records only
+    report = write_report(impl_records(), tmp_path).read_text()
+    assert "Implementations (`step-time --impl`)" in report and (tmp_path / "implementations.csv").exists()
 
 
 def test_loss_table_shows_skipped_updates_per_network():

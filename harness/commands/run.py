@@ -8,7 +8,9 @@ from pgan_ref.cli_common import parse_sets
 from pgan_ref.config import ConfigError
 
 from harness.commands._options import add_run_options
-from harness.errors import at_least, writable
+from harness.errors import BadInput, at_least, writable
+from harness.impls.registry import IMPLS
+from harness.impls.steps import OURS
 from harness.scenarios import registry
 
 
@@ -24,6 +26,9 @@ def register(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", choices=sorted(registry.SCENARIOS), help="scenario to run")
     add_run_options(p)
+    p.add_argument("--impl", choices=sorted(IMPLS), default=None,
+                   help="implementation step-time times (same as --set impl=NAME): "
+                        + "; ".join(f"{name}: {i.help}" for name, i in IMPLS.items()) + f" (default {OURS})")
     p.add_argument("--out", default="results", help="results directory (default ./results)")
     p.add_argument("--seed", type=at_least(0), default=None, help="run seed (default: a fresh random seed, logged)")
     multi = p.add_argument_group("multi-host (msrun)", "span several machines: run the same command on each "
@@ -44,8 +49,9 @@ def main(args) -> int:
     from harness.runs.runner import Topology, run_scenario
 
     try:
-        out = run_scenario(args.scenario, writable("--out", args.out, folder=True), args.preset, args.device, args.devices, args.variant,
-                           parse_sets(args.set), seed=args.seed,
+        out = run_scenario(args.scenario, writable("--out", args.out, folder=True), args.preset, args.device,
+                           args.devices, args.variant, with_impl(args.scenario, parse_sets(args.set), args.impl),
+                           seed=args.seed,
                            topology=Topology(args.node_rank, args.master_addr, args.master_port,
                                              args.local_devices, args.timeout))
     except (ConfigError, ValueError) as e:
@@ -56,3 +62,12 @@ def main(args) -> int:
         return 1
     print(f"records appended to {out / 'records.jsonl'}")
     return 0
+
+
+def with_impl(scenario: str, overrides: dict, impl: str | None) -> dict:
+    """Return ``overrides`` with ``--impl`` as the scenario's ``impl`` option, or raise BadInput where it has none."""
+    if impl is None:
+        return overrides
+    if "impl" not in {o.name for o in registry.get(scenario).options}:
+        raise BadInput(f"--impl {impl}: scenario {scenario} times no implementations (only step-time takes --impl)")
+    return {**overrides, "impl": impl}

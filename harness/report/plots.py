@@ -23,17 +23,19 @@ def _save(fig, path: Path) -> Path:
 
 
 def step_time_plot(steps: pd.DataFrame, path: Path) -> Path:
-    """Plot step-time distributions, one box per (preset, scale, phase, devices), coloured by device count."""
-    groups = sorted(steps.fillna({"phase": "all", "preset": "?"}).groupby(["preset", "scale", "phase", "devices"]),
-                    key=lambda g: g[0])
+    """Plot step-time distributions, one box per (preset, implementation, scale, phase, devices), coloured by device
+    count; boxes of another implementation than ours (``impl``) are labelled with its name."""
+    groups = sorted(steps.fillna({"phase": "all", "preset": "?", "impl": ""}).groupby(
+        ["preset", "impl", "scale", "phase", "devices"]), key=lambda g: g[0])
     fig, ax = plt.subplots(figsize=(max(5, len(groups) * 0.9), 3.8))
     boxes = ax.boxplot([np.concatenate(list(g.samples)) for _, g in groups], showfliers=True, patch_artist=True)
-    colours = {d: f"C{i}" for i, d in enumerate(sorted({k[3] for k, _ in groups}))}
-    for box, ((_, _, _, devices), _) in zip(boxes["boxes"], groups):
+    colours = {d: f"C{i}" for i, d in enumerate(sorted({k[4] for k, _ in groups}))}
+    for box, ((*_, devices), _) in zip(boxes["boxes"], groups):
         box.set(facecolor=colours[devices], alpha=0.5)
     ax.legend([plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.5) for c in colours.values()],
               [f"{d} device{'s' if d > 1 else ''}" for d in colours], fontsize="small")
-    ax.set_xticks(range(1, len(groups) + 1), [f"{s:g}px\n{ph}\n{d}p\n{pr}" for (pr, s, ph, d), _ in groups],
+    ax.set_xticks(range(1, len(groups) + 1),
+                  [f"{s:g}px\n{ph}\n{d}p\n{pr}" + (f"\n{impl}" if impl else "") for (pr, impl, s, ph, d), _ in groups],
                   fontsize="x-small")
     ax.set_yscale("log")
     ax.set_ylabel("step time (s)")

@@ -12,9 +12,9 @@ from harness.ab.table import ab_table
 from harness.judge.modelcard import CARD_LOG_EVERY, card_claims
 from harness.report import plots
 from harness.report.card_table import card_rows
-from harness.report.tables import (FID_PROTOCOL_N, LOSS_NAMES, as_trained, card_stride, distinct, fid_table,
-    latency_frame, latency_table, loss_table, projection_table, quality_table, records_frame, speedup_table, step_table,
-    structure_table)
+from harness.report.tables import (FID_PROTOCOL_N, LOSS_NAMES, as_trained, card_per_step, card_stride, distinct,
+    fid_table, impl_table, latency_frame, latency_table, loss_table, projection_table, quality_table, records_frame,
+    speedup_table, step_table, structure_table)
 from pgan_ref.fileio import replaced_atomically, write_text_atomic
 
 RECORDS_CSV_DROPPED = ["samples", "labels", "params", "manifest", "ci"]  # nested: in report.json's records
@@ -65,6 +65,14 @@ def _section_steps(df, claims, out) -> Section | None:
         body += ("\n\nStep structure (B9): our fused graph vs the ModelZoo's three graph calls with host-side EMA, "
                  f"timed side by side in one run (the card's figure is the ModelZoo structure).\n\n{_table(structures)}")
         tables["step_structure"] = structures
+    impls = impl_table(df, claims)
+    if not impls.empty:
+        body += ("\n\nImplementations (`step-time --impl`): pgan_ref's fused graph and its ModelZoo three-graph "
+                 "structure beside the ModelZoo's own training code (`--impl modelzoo-code`, its `train.py` loop body "
+                 "on the same network and batch), medians pooled over runs, each one's ratio to the ModelZoo code; "
+                 "the card's per-step figure is the ModelZoo code's step on its own device. Time them alternately, "
+                 f"process by process, and pgan_ref with `--variant modelzoo` (the same network).\n\n{_table(impls)}")
+        tables["implementations"] = impls
     speed = speedup_table(table)
     if not speed.empty:
         shared = (f" On CPU the ranks share one machine's {distinct(df.cpu_count)} cores: this measures the data-parallel "
@@ -80,7 +88,7 @@ def _section_projection(df, claims, out) -> Section | None:
     table = projection_table(as_trained(df), claims)
     if table.empty:
         return None
-    per_step = next((e["raw"] for e in claims.get("step_time", [])), "n/a")
+    per_step = card_per_step(claims)
     body = (f"{context_line(df[df.metric == 'step_time'])}\n\nSum over scales of the schedule's iterations x the "
             f"median step (per phase when `phase_iterations` is recorded). Card per-step figure: {per_step}.\n\n")
     return Section("Projected total training time", body + _table(table), {"projection": table})

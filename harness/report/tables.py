@@ -20,7 +20,11 @@ from harness.records.peak import nominal_peak
 from harness.records.schema import Record
 
 LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer", "structure",
-                 "network", "flops_per_iteration", "impl")
+                 "impl", "network", "flops_per_iteration")
+OURS = "pgan_ref"  # the implementation of records without an ``impl`` label (step-time --impl)
+THEIRS = "modelzoo-code"  # the ModelZoo's own training code, timed by step-time --impl modelzoo-code
+IMPL_COLUMNS = {"pgan_ref fused": (OURS, "fused"), "pgan_ref 3-graph": (OURS, "modelzoo-3graph"),
+                "ModelZoo code": (THEIRS, "modelzoo-3graph")}  # impl_table's columns: (implementation, structure)
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
 CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
 MIN_CARD_STYLE = 5  # fewer card-style (every-100-step) samples than this: judge the loss range on every step
@@ -71,25 +75,32 @@ def pooled(df: pd.DataFrame) -> np.ndarray:
     return stats.finite(np.concatenate(list(df.samples))) if len(df) else np.array([])
 
 
+def implementation(df: pd.DataFrame) -> pd.Series:
+    """Return each row's implementation: its ``impl`` label, else ours (``pgan_ref``)."""
+    return df.impl.where(df.impl.notna(), OURS)
+
+
 def step_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Return per (preset, scale, phase, devices, batch) step-time statistics, throughput, achieved FLOP/s (the
-    model's own count) as a share of the CPU's nominal peak, and compile time."""
+    """Return per (preset, implementation, scale, phase, devices, batch) step-time statistics, throughput, achieved
+    FLOP/s (the model's own count) as a share of the CPU's nominal peak, and compile time."""
+    df = df.assign(impl=implementation(df))
     steps = df[df.metric == "step_time"]
     compile_ = df[df.metric == "compile_time"]
     flops = df[df.metric == "flops_achieved"]
     rows = []
-    for (preset, scale, phase, devices, batch, timer, structure), g in steps.groupby(
-            ["preset", "scale", "phase", "devices", "batch_size", "timer", "structure"], dropna=False):
+    for (preset, impl, scale, phase, devices, batch, timer, structure), g in steps.groupby(
+            ["preset", "impl", "scale", "phase", "devices", "batch_size", "timer", "structure"], dropna=False):
         x = pooled(g)
         med, lo, hi = stats.bootstrap_median_ci(x)
         q1, q3, p90 = np.percentile(x, [25, 75, 90])
         comp = compile_[(compile_.scale == scale) & (compile_.devices == devices) & (compile_.preset == preset)
+                        & (compile_.impl == impl)
                         & ((compile_.structure == structure) | compile_.structure.isna() | pd.isna(structure))]
         per_it = flops[(flops.scale == scale) & (flops.phase == phase) & (flops.devices == devices)
                        & (flops.preset == preset)].flops_per_iteration.dropna()
         achieved = float(per_it.iloc[0]) * devices / med if len(per_it) else math.nan
         peak = g.peak_flops.dropna()
-        rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
+        rows.append({"preset": preset, "impl": impl, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
                      "structure": structure if isinstance(structure, str) else "fused",
                      "timer": timer if isinstance(timer, str) else "harness", "n": x.size,
                      "median (s)": med, "95% CI": f"[{lo:.4g}, {hi:.4g}]", "IQR (s)": q3 - q1, "p90 (s)": p90,
@@ -99,10 +110,15 @@ def step_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def card_per_step(claims: dict) -> str:
+    """Return the card's per-step figure as the card writes it (e.g. '1.1s/step'), or 'n/a'."""
+    return next((e["raw"] for e in claims.get("step_time", [])), "n/a")
+
+
 def structure_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     """Return the fused step vs the ModelZoo's three-graph step (B9) side by side per scale, with the host-EMA share."""
-    steps = df[(df.metric == "step_time") & (df.structure == "modelzoo-3graph")]
-    per_step = next((e["raw"] for e in claims.get("step_time", [])), "n/a")
+    steps = df[(df.metric == "step_time") & (df.structure == "modelzoo-3graph") & df.impl.isna()]
+    per_step = card_per_step(claims)
     rows = []
     for (run, preset, scale, phase, devices), g in steps.groupby(["run_id", "preset", "scale", "phase", "devices"]):
         same = df[(df.run_id == run) & (df.scale == scale) & (df.phase == phase) & (df.devices == devices)]
@@ -118,21 +134,47 @@ def structure_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
 
 
 def as_trained(df: pd.DataFrame) -> pd.DataFrame:
-    """Return ``df`` without the fused step timed only for comparison in runs that train the ModelZoo structure."""
+    """Return ``df`` as our training runs it: without the fused step timed only for comparison in runs that train the
+    ModelZoo structure, and without other implementations' records (``--impl``)."""
     b9_runs = set(df[df.structure == "modelzoo-3graph"].run_id)
-    return df[~((df.structure == "fused") & df.run_id.isin(b9_runs))]
+    return df[~((df.structure == "fused") & df.run_id.isin(b9_runs)) & df.impl.isna()]
+
+
+def impl_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
+    """Return per (preset, scale, phase, devices, batch) the median step of pgan_ref's fused graph, pgan_ref's
+    ModelZoo three-graph structure and the ModelZoo's own code (``--impl modelzoo-code``), pooled over runs, each
+    one's ratio to the ModelZoo code, and the card's per-step figure; rows only where the ModelZoo code was timed."""
+    steps = df[df.metric == "step_time"].assign(impl=implementation(df), structure=df.structure.fillna("fused"))
+    rows = []
+    for (preset, scale, phase, devices, batch), g in steps.groupby(["preset", "scale", "phase", "devices",
+                                                                    "batch_size"]):
+        picked = {name: g[(g.impl == impl) & (g.structure == structure)]
+                  for name, (impl, structure) in IMPL_COLUMNS.items()}
+        if picked["ModelZoo code"].empty:
+            continue
+        med = {name: float(np.median(pooled(p))) if len(p) else math.nan for name, p in picked.items()}
+        theirs = med["ModelZoo code"]
+        rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
+                     **{f"{name} (s)": v for name, v in med.items()},
+                     "fused / ModelZoo": med["pgan_ref fused"] / theirs,
+                     "3-graph / ModelZoo": med["pgan_ref 3-graph"] / theirs,
+                     "runs (fused, 3-graph, ModelZoo)": ", ".join(str(p.run_id.nunique()) for p in picked.values()),
+                     "pgan_ref variant": distinct(g[g.impl == OURS].variant),
+                     "card per-step claim": card_per_step(claims)})
+    return pd.DataFrame(rows)
 
 
 def speedup_table(steps: pd.DataFrame) -> pd.DataFrame:
     """Return throughput speed-up and efficiency of Np over 1p per (preset, scale, phase, batch)."""
     rows = []
-    for (preset, scale, phase, batch, _, _), g in steps.groupby(["preset", "scale", "phase", "batch", "timer",
-                                                                 "structure"], dropna=False):
+    for (preset, scale, phase, batch, _, _, _), g in steps.groupby(["preset", "scale", "phase", "batch", "timer",
+                                                                    "structure", "impl"], dropna=False):
         one = g[g.devices == 1]
         for _, row in g[g.devices > 1].iterrows():
             if len(one):
                 speedup = row["images/s"] / one["images/s"].iloc[0]
-                rows.append({"preset": preset, "scale": scale, "phase": phase, "batch": batch, "devices": row.devices,
+                rows.append({"preset": preset, "impl": row.impl, "scale": scale, "phase": phase, "batch": batch,
+                             "devices": row.devices,
                              "1p images/s": one["images/s"].iloc[0], "Np images/s": row["images/s"],
                              "speed-up": speedup, "efficiency": speedup / row.devices})
     return pd.DataFrame(rows)

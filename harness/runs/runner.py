@@ -59,6 +59,8 @@ def run_scenario(name: str, out_dir: Path, preset: str = "cpu-smoke", device: st
     scen = registry.get(name)
     out_dir = Path(out_dir)
     ctx = make_context(name, out_dir, preset, device, devices, variant, overrides or {}, seed)  # checks options
+    if scen.check:
+        scen.check(ctx)  # options that do not fit together fail before any device is set up
     out_dir.mkdir(parents=True, exist_ok=True)
     if devices == 1:
         from pgan_ref.device import setup

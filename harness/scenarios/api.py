@@ -145,14 +145,15 @@ class Scenario:
     options: tuple[Option, ...] = ()
     multi_device: bool = False
     prepare: Callable[[RunContext], dict] | None = None  # once, before ranks start: returns option overrides
+    check: Callable[[RunContext], None] | None = None  # before any device is set up: raises BadInput on bad options
 
 
 def scenario(name: str, help: str, options: tuple[Option, ...] = (), multi_device: bool = False,
-             prepare: Callable[[RunContext], dict] | None = None):
+             prepare: Callable[[RunContext], dict] | None = None, check: Callable[[RunContext], None] | None = None):
     """Declare the decorated ``run(ctx)`` as scenario ``name`` (``harness.scenarios.registry`` registers it)."""
 
     def deco(fn):
-        fn.scenario = Scenario(name, help, fn, tuple(options), multi_device, prepare)
+        fn.scenario = Scenario(name, help, fn, tuple(options), multi_device, prepare, check)
         return fn
 
     return deco

@@ -1,0 +1,10 @@
+"""Training-step implementations the step-time scenario times, one module each, behind one shape (``steps``):
+pgan_ref's fused and ModelZoo three-graph steps (``pgan_ref_steps``), the user's own ModelZoo PGAN checkout
+imported as it is (``modelzoo_code``, with the CPU run-time shims of ``modelzoo_shims``), and ``registry``, the
+names ``--impl`` accepts.
+
+Imported by ``harness.scenarios`` (and what is above it); never imports ``harness.scenarios`` or anything above
+it. May import ``pgan_ref``, MindSpore, ``harness.logs``, ``harness.quality``, ``harness.judge``,
+``harness.records`` and the root modules. Nothing of a user's checkout is copied here: it is imported from
+the folder the user names.
+"""
