@@ -9,6 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from harness.ab.driver import Entry, Settings
 from harness.history import detect as det
@@ -122,11 +123,47 @@ def test_bisect_names_the_culprit_in_log2_probes(tmp_path, culprit):
 
 
 def test_bisect_remeasures_inconclusive_probes_and_stops_rather_than_guess(tmp_path):
-    m = FakeMeasurer(lambda i: 1.0, sigma=0.3)  # blocks spread 30%: no CI of 10-40 blocks fits in +-5%
+    m = FakeMeasurer(lambda i: 1.0, sigma=0.3)  # blocks spread 30%: no CI of 10-53 blocks fits in +-5%
     r = bisect(commits(9), ENTRY, Settings(min_blocks=10, max_blocks=10), HistoryStore(tmp_path), max_tries=3,
                measurer=m)
     assert r.outcome == "inconclusive" and r.culprit is None
-    assert [b for _, b in m.calls] == [10, 20, 40]  # each retry doubles the blocks
+    # each retry brings the pooled blocks to the first planned look (10, 15, 23, 35, 53, ...) of twice as many
+    assert [b for _, b in m.calls] == [10, 13, 30] and [e.blocks for e in r.probes] == [10, 23, 53]
+
+
+class ScriptedMeasurer:
+    """Returns the given block log-ratios, one list per call, for both clocks."""
+
+    def __init__(self, *runs):
+        self.runs, self.calls = list(runs), []
+
+    def __call__(self, commit, anchor, entries, settings, store, source):
+        blocks = self.runs[len(self.calls)]
+        self.calls.append(settings.min_blocks)
+        assert len(blocks) == settings.min_blocks
+        rows = [ratio_record(meta=META, anchor=anchor, commit=commit.sha, subject="", entry=e.name, clock=clock,
+                             blocks=blocks, base_median_s=0.1, head_median_s=0.1, source=source, ab_run_id="r")
+                for e in entries for clock in ("cpu", "wall")]
+        store.append(rows)
+        return Probe(commit, rows)
+
+
+def test_bisect_pools_a_probes_blocks_across_its_runs(tmp_path):
+    """An inconclusive probe's second run adds to its first: the verdict's mean, interval and block count are those
+    of all 23 blocks (closed form: the t interval of their mean at the third look's level)."""
+    first = [math.log(1.10) + (0.15 if k % 2 else -0.15) for k in range(10)]  # +10%, too spread to decide
+    second = [math.log(1.08) + (0.001 if k % 2 else -0.001) for k in range(13)]  # +8%, tight
+    m = ScriptedMeasurer(first, second)
+    r = bisect(commits(2), ENTRY, Settings(min_blocks=10, max_blocks=10), HistoryStore(tmp_path), measurer=m)
+    assert m.calls == [10, 13] and [e.verdict for e in r.probes] == ["inconclusive", "regressed"]
+    pooled = np.array(first + second)
+    looks = [10, 15, 23, 35, 53, 80, 100]
+    level = 0.01 / (3 * np.sum(1 / np.arange(1, len(looks) + 1)))  # alpha's share of the third look (23 blocks)
+    half = stats.t.ppf(1 - level, 22) * pooled.std(ddof=1) / math.sqrt(23)
+    last = r.probes[-1]
+    assert last.blocks == 23 and last.ratio == pytest.approx(math.exp(pooled.mean()))
+    assert (last.ci_low, last.ci_high) == pytest.approx((math.exp(pooled.mean() - half), math.exp(pooled.mean() + half)))
+    assert not 1.075 < last.ratio < 1.085  # not the second run's blocks alone
 
 
 def test_bisect_skips_unbuildable_commits(tmp_path):
