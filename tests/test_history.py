@@ -76,6 +76,31 @@ def test_run_history_resumes_skips_and_records_the_reason(tmp_path):
     assert run_history(store, line, line[0].sha, [ENTRY], Settings(), 0.0, measurer=m, fingerprint="fp-test") == []
 
 
+def test_each_commit_is_measured_when_this_environment_meets_its_own_pins(tmp_path):
+    """Pins that differ from the anchor's no longer skip a commit; pins this environment does not meet do, named."""
+    from importlib.metadata import version
+
+    from harness.history.measure import first_parent, measure_ab
+
+    r = tmp_path / "repo"
+    r.mkdir()
+    git = ["git", "-C", str(r), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for i, deps in enumerate(['"numpy>=1.26,<2"', '"numpy>=1.26,<2", "scipy>=1.11"', '"pandas>=3"']):
+        (r / "pyproject.toml").write_text(f'[project]\nname = "x"\ndependencies = [{deps}]\n')
+        subprocess.run([*git, "add", "."], check=True)
+        subprocess.run([*git, "commit", "-qm", f"c{i}"], check=True)
+    line = first_parent(r, "HEAD")
+    store = HistoryStore(tmp_path / "h")
+    done = run_history(store, line[1:], line[0].sha, [ENTRY], Settings(min_blocks=4), float("inf"),
+                       measurer=lambda *a: measure_ab(*a, repo=r), fingerprint="fp-test")
+    other_pins, unmet = (p.skipped for p in done)
+    assert "pins" not in other_pins and "lacks the step-time API" in other_pins  # got past the pins; no code here
+    assert f"head revision {line[2].sha} ({line[2].sha[:10]}) pins what this environment does not have: " \
+           f"pandas>=3 (installed {version('pandas')})" == unmet
+    assert store.skips().reason.tolist() == [other_pins, unmet]
+
+
 def exact_permutation_p(a, b) -> float:
     """Two-sided p of the mean difference a - b over every relabelling: twice the smaller one-sided p (scipy's
     convention), enumerated here as independent truth for tiny samples."""
