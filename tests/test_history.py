@@ -275,3 +275,31 @@ def test_self_test_on_real_aa_noise_meets_the_goals():
         assert float(table.loc[case, "recall"]) == 1.0
     for case in ("step 5%", "step 10%"):
         assert int(table.loc[case, "delay median / max"].split(" / ")[1]) <= 3
+
+
+def test_the_report_carries_the_trend_table_of_a_history_store(repo, tmp_path):
+    """The trend row of a +10% step at c6: first and last segments with their mean ratios (closed form: exp of the
+    mean of the commits' median block log-ratios), the cumulative change, the change point with CI and p."""
+    from harness.cli import main
+    from harness.records.store import RecordStore
+
+    store_levels(tmp_path / "h", repo, lambda i: 1.10 if i >= 6 else 1.0)
+    cpu = [r for r in RecordStore(tmp_path / "h").read() if r["labels"]["clock"] == "cpu"]
+    per_commit = np.array([np.median(r["samples"]) for r in cpu])
+    before, after = per_commit[:6].mean(), per_commit[6:].mean()
+    out = tmp_path / "report"
+    assert main(["report", "--results", str(tmp_path / "h"), "--history", str(tmp_path / "h"), "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Performance history" in md
+    (row,) = [line for line in md.splitlines() if "| 4:stable |" in line]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:7] == [repo[0][:7], "4:stable", "12", f"{math.exp(before):.3f} ({repo[0][:7]}..{repo[5][:7]}, 6)",
+                         f"{math.exp(after):.3f} ({repo[6][:7]}..{repo[11][:7]}, 6)",
+                         f"{math.exp(before):.3f} ({repo[0][:7]}..{repo[5][:7]}, 6)",
+                         f"{math.expm1(after - before):+.1%}"]
+    assert re.fullmatch(rf"{repo[6][:7]} x{math.exp(after - before):.3f} \[\d\.\d{{3}}, \d\.\d{{3}}\] p=\S+ regression",
+                        cells[7])
+    assert cells[8] == "regression"
+    assert (out / "history_trend.csv").exists()
+    assert main(["report", "--results", str(tmp_path / "h"), "--out", str(tmp_path / "r2")]) == 0  # no store here
+    assert "no performance history" in (tmp_path / "r2" / "report.md").read_text()

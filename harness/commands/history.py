@@ -13,9 +13,9 @@ from harness.ab.driver import Settings, parse_entry
 from harness.commands.gate import percent
 from harness.errors import BadInput, at_least
 from harness.history import detect as det
-from harness.history import page
+from harness.history import page, trend
 from harness.history.measure import line, run_history
-from harness.history.store import HistoryStore, accept_record, series
+from harness.history.store import HistoryStore, accept_record
 from harness.records.machine import collect_meta
 
 DEFAULT_DIR = "results/history"
@@ -82,13 +82,6 @@ def detect_settings(args: argparse.Namespace) -> det.DetectSettings:
                               min_step=args.min_step, creep=args.creep)
 
 
-def accepted_since(store: HistoryStore, order: list[str], entry: str) -> int:
-    """Return the first position after the last accepted change of ``entry`` (or of every entry) in ``order``."""
-    acc = store.accepted()
-    acc = acc[acc.entry.isin([entry, "*"]) & acc.commit.isin(order)]
-    return max((order.index(c) + 1 for c in acc.commit), default=0)
-
-
 def cmd_detect(args: argparse.Namespace) -> int:
     """Print each entry's change points and creep; exit 1 when a regression or creep is not yet accepted."""
     _, commits, anchor = repo_line(args.range, args.anchor)
@@ -101,9 +94,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
                        f"(run `pgan-harness history run {args.range}` first)")
     alarm = False
     for entry in entries:
-        ser = series(points, order, entry, args.clock, anchor)
-        since = sum(ser.position < accepted_since(store, order, entry))
-        found = det.detect(ser.log_ratio.to_numpy(), s, since)
+        ser, found = trend.entry_trend(store, points, order, anchor, entry, args.clock, s)
         print(f"## {entry} ({args.clock} time, {len(ser)} commits, anchor {anchor[:10]})")
         for c in found.change_points:
             row = ser.iloc[c.index]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from harness.ab import stats as ab_stats
 from harness.ab.driver import MAX_BLOCKS, Entry, Settings
-from harness.history.measure import Commit, Measurer, Probe, measure_ab, note_skip
+from harness.history.measure import Commit, Measurer, measure_ab, note_skip
 from harness.history.store import HistoryStore
 from harness.judge.verdicts import SEVERITY, Verdict
 
