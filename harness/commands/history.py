@@ -170,8 +170,11 @@ def register(subparsers) -> None:
     r = sub.add_parser("run", help="measure the commits of a range not yet stored (resumable)",
                        description="Measure each first-parent commit of REV_RANGE against the anchor (the base side "
                                    "of a duet A/B run), oldest first, skipping commits already stored for this "
-                                   "machine; commits that predate the A/B worker or cannot run are skipped with the "
-                                   "reason recorded. Exit 0, 2 bad input, 130 interrupted (what was measured stays).")
+                                   "machine. Each commit's own pyproject pins must be met by this environment; "
+                                   "commits older than the A/B worker are run by today's worker on their own code "
+                                   "when they have the step-time API; a commit that cannot be measured is skipped "
+                                   "with the reason recorded. Exit 0, 2 bad input, 130 interrupted (what was "
+                                   "measured stays).")
     r.add_argument("range", metavar="REV_RANGE", help="e.g. v1.0..main, or a branch (its whole first-parent line)")
     r.add_argument("--anchor", metavar="REV", help="the base of every run (default: the left end of A..B, else the "
                                                     "oldest commit); measured too, as an A/A point")
