@@ -74,6 +74,10 @@ def test_run_history_resumes_skips_and_records_the_reason(tmp_path):
                 fingerprint="fp-test")
     assert [i for i, _ in m.calls] == [4, 5]  # stored and skipped commits are not measured again
     assert run_history(store, line, line[0].sha, [ENTRY], Settings(), 0.0, measurer=m, fingerprint="fp-test") == []
+    m.calls.clear()
+    run_history(store, line, line[0].sha, [ENTRY], Settings(min_blocks=4), float("inf"), measurer=m,
+                fingerprint="fp-test", retry_skipped=True)
+    assert [i for i, _ in m.calls] == [2]  # a skipped commit is measured again when asked
 
 
 def test_each_commit_is_measured_when_this_environment_meets_its_own_pins(tmp_path):

@@ -65,7 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = HistoryStore(args.history)
     probes = run_history(store, commits, anchor, entries_of(args.entries), settings_from(args),
                          args.budget_s or float("inf"), progress=lambda total: tqdm(total=total, unit="commit",
-                                                                                    file=sys.stderr))
+                                                                                    file=sys.stderr),
+                         retry_skipped=args.retry_skipped)
     for p in probes:
         what = f"skipped: {p.skipped}" if p.skipped else "  ".join(
             f"{r['labels']['entry']} {r['labels']['clock']} {r['value']:.3f}" for r in p.rows)
@@ -180,6 +181,9 @@ def register(subparsers) -> None:
                                                     "oldest commit); measured too, as an A/A point")
     r.add_argument("--entries", nargs="+", default=["4:stable"], metavar="SCALE:PHASE",
                    help="entries measured per commit (default 4:stable)")
+    r.add_argument("--retry-skipped", action="store_true",
+                   help="measure again the commits skipped before (e.g. by an older harness that could not measure "
+                        "them); default: a skipped commit stays skipped")
     add_measure_options(r, "stop starting commits after S seconds (default: none); rerun to continue")
     r.set_defaults(func=cmd_run)
     d = sub.add_parser("detect", help="change points and creep per entry; exit 1 on an unaccepted regression",

@@ -107,24 +107,24 @@ def _median(x) -> float | None:
 
 
 def missing(store: HistoryStore, commits: list[Commit], anchor: str, entries: list[Entry],
-            fingerprint: str) -> list[Commit]:
+            fingerprint: str, retry_skipped: bool = False) -> list[Commit]:
     """Return the commits with no stored ratio to ``anchor`` for every entry on this fingerprint, nor a skip (a
-    commit that cannot be measured against the anchor is skipped on every machine)."""
+    commit that cannot be measured against the anchor is skipped on every machine) unless ``retry_skipped``."""
     points, skips = store.points(), store.skips()
     here = points[(points.fingerprint == fingerprint) & (points.anchor == anchor)]
     done = {c for c, g in here.groupby("commit") if {e.name for e in entries} <= set(g.entry)}
-    skipped = set(skips[skips.anchor == anchor].commit)
+    skipped = set() if retry_skipped else set(skips[skips.anchor == anchor].commit)
     return [c for c in commits if c.sha not in done and c.sha not in skipped]
 
 
 def run_history(store: HistoryStore, commits: list[Commit], anchor: str, entries: list[Entry], settings: Settings,
                 budget_s: float, measurer: Measurer = measure_ab, progress=None,
-                fingerprint: str | None = None) -> list[Probe]:
+                fingerprint: str | None = None, retry_skipped: bool = False) -> list[Probe]:
     """Measure the commits not yet stored on this machine (``fingerprint``, default this one's), oldest first, until
     done or ``budget_s`` is spent (a commit started is finished); return the probes made. Running it again resumes
     where it stopped."""
     fingerprint = fingerprint or collect_meta("CPU", 1)["machine_fingerprint"]
-    todo = missing(store, commits, anchor, entries, fingerprint)
+    todo = missing(store, commits, anchor, entries, fingerprint, retry_skipped)
     deadline = time.monotonic() + budget_s
     done = []
     bar = progress(total=len(todo)) if progress else None
