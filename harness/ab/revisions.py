@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 # The A/B worker's file and module in every layout that speaks the worker protocol: the package layout, then the flat
 # one (revisions before the move into packages), so a head runs against a base of either layout.
 WORKER_MODULES = {"harness/ab/worker.py": "harness.ab.worker", "harness/ab_worker.py": "harness.ab_worker"}
@@ -152,9 +155,6 @@ def check_same_dependencies(repo: Path, base: Revision, head: Revision) -> None:
 def unmet_requirements(text: str) -> list[str]:
     """Return what this environment lacks of a pyproject.toml's pins (requires-python, and each dependency whose
     marker applies here), one 'PIN (installed VERSION | not installed)' each; [] when every pin is met."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     deps, out = dependencies(text), []
     python = platform.python_version()
     try:

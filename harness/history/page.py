@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 
 from pgan_ref.fileio import write_text_atomic  # noqa: E402
 
+from harness.ab.revisions import TODAY_WORKER  # noqa: E402
 from harness.history import detect as det  # noqa: E402
 from harness.history import trend  # noqa: E402
 from harness.history.measure import Commit  # noqa: E402
@@ -51,7 +52,8 @@ def build(store: HistoryStore, commits: list[Commit], anchor: str, clock: str,
           s: det.DetectSettings) -> tuple[str, str]:
     """Return (the HTML page, the markdown trend table) of every entry measured against ``anchor``."""
     points, order = store.points(), [c.sha for c in commits]
-    subjects = {c.sha: c.subject for c in commits}
+    today = set(points[(points.anchor == anchor) & (points.worker == TODAY_WORKER)].commit)
+    subjects = {c.sha: c.subject + (" [today's worker]" if c.sha in today else "") for c in commits}
     sections, rows = [], []
     for entry in sorted(set(points[points.anchor == anchor].entry)):
         ser, found = trend.entry_trend(store, points, order, anchor, entry, clock, s)
@@ -67,14 +69,16 @@ def build(store: HistoryStore, commits: list[Commit], anchor: str, clock: str,
         sections.append("<table><tr><th>commit</th><th>subject</th><th>ratio</th><th>95% CI</th><th>change</th></tr>"
                         f"{items}</table>")
         rows.append(trend.row(anchor, entry, ser, found, s))
-    table = trend.markdown(pd.DataFrame(rows, columns=trend.COLUMNS))
+    frame = pd.DataFrame(rows, columns=trend.COLUMNS)
+    table = trend.markdown(frame)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>pgan-harness history</title><style>"
             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
             "td,th{border:1px solid #ccc;padding:2px 6px}tr.cp{background:#fdd}</style></head><body>"
             f"<h1>Performance history</h1><p>{len(order)} commits (first-parent), anchor <code>{anchor[:10]}</code>,"
             f" {clock} time; store <code>{html.escape(str(store.dir))}</code>. Change points: PELT + permutation "
-            f"test (min segment {s.min_size}, alpha {s.alpha:g}); alarms after the last accepted change.</p>"
-            f"<pre>{html.escape(table)}</pre>" + "\n".join(sections) + "</body></html>")
+            f"test (min segment {s.min_size}, alpha {s.alpha:g}); alarms after the last accepted change. Commits marked "
+            "[today's worker] predate the A/B worker and were run by today's on their own code.</p>"
+            + frame.to_html(index=False, border=0) + "\n".join(sections) + "</body></html>")
     return page, table
 
 
