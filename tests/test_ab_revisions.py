@@ -115,7 +115,8 @@ def test_unmet_requirements_names_each_pin_this_environment_lacks():
     numpy = version("numpy")
     text = ('[project]\nrequires-python = ">=3.11,<3.12"\ndependencies = ["numpy>=1.26,<2", "NumPy>=2", '
             '"no-such-package-pgan-xyz>=1", "numpy>=99; python_version < \'3\'", "not a pin ???"]\n')
-    assert revs.unmet_requirements(text) == [f"NumPy>=2 (installed {numpy})", "no-such-package-pgan-xyz>=1 (not installed)",
+    assert revs.unmet_requirements(text) == [f"NumPy>=2 (installed {numpy})",
+                                             "no-such-package-pgan-xyz>=1 (not installed)",
                                              "'not a pin ???' (not a requirement)"]
     assert revs.unmet_requirements('[project]\nrequires-python = ">=3.99"\n') == [
         f"requires-python >=3.99 (running {sys.version.split()[0]})"]

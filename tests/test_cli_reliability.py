@@ -29,10 +29,12 @@ def a_file(tmp_path):
 
 
 def test_out_that_is_a_file_is_bad_input(tmp_path, a_file):
-    """Item 1: report / ingest-log --out EXISTING_FILE exit 2 with one line naming it; the file is untouched."""
+    """Item 1: report / ingest-log / run / bench --out EXISTING_FILE exit 2 with one line naming it (run and bench
+    before measuring anything); the file is untouched."""
     write_run(tmp_path / "res", "r", seed=1)
     (tmp_path / "train.log").write_text(MODELZOO)
-    for cmd in (["report", "--results", str(tmp_path / "res")], ["ingest-log", str(tmp_path / "train.log")]):
+    for cmd in (["report", "--results", str(tmp_path / "res")], ["ingest-log", str(tmp_path / "train.log")],
+                ["run", "step-time", "--preset", "cpu-smoke"], ["bench", "--smoke", "--no-report"]):
         r = harness(*cmd, "--out", str(a_file))
         assert r.returncode == 2, r.stderr
         assert one_line_error(r.stderr) == (f"error: --out {a_file}: cannot write there ({a_file} is a file, not a "
@@ -133,6 +135,21 @@ def test_compare_with_nothing_in_common_exits_2(tmp_path, capsys):
     (fid / "records.jsonl").write_text((fid / "records.jsonl").read_text().splitlines()[-1] + "\n")
     code, err = in_process(capsys, "compare", str(a), str(fid))
     assert code == 2 and one_line_error(err).endswith(f"{a} has step-time/step_time; {fid} has fid/fid")
+
+
+def test_gate_with_nothing_in_common_exits_2(tmp_path, capsys):
+    """Like compare: a gate whose results share no (scenario, metric, labels) with the baseline cannot pass."""
+    base = tmp_path / "baseline.json"
+    assert in_process(capsys, "baseline", "--from-results", str(write_run(tmp_path / "a", "a")), "--out",
+                      str(base))[0] == 0
+    b = write_run(tmp_path / "b", "b", seed=2)
+    records = [json.loads(line) for line in (b / "records.jsonl").read_text().splitlines()]
+    (b / "records.jsonl").write_text("".join(json.dumps({**r, "labels": {**r["labels"], "phase": "fade"}}) + "\n"
+                                             for r in records))
+    code, err = in_process(capsys, "gate", "--baseline", str(base), "--results", str(b))
+    assert code == 2
+    assert one_line_error(err) == (f"error: {base} and {b} have no measurement in common (same scenario, metric and "
+                                   f"labels): step-time/step_time labels differ: phase stable in {base}, fade in {b}")
 
 
 def test_report_and_compare_messages_begin_with_error(tmp_path, capsys):

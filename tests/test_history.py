@@ -191,7 +191,8 @@ def test_bisect_pools_a_probes_blocks_across_its_runs(tmp_path):
     half = stats.t.ppf(1 - level, 22) * pooled.std(ddof=1) / math.sqrt(23)
     last = r.probes[-1]
     assert last.blocks == 23 and last.ratio == pytest.approx(math.exp(pooled.mean()))
-    assert (last.ci_low, last.ci_high) == pytest.approx((math.exp(pooled.mean() - half), math.exp(pooled.mean() + half)))
+    assert (last.ci_low, last.ci_high) == pytest.approx((math.exp(pooled.mean() - half),
+                                                         math.exp(pooled.mean() + half)))
     assert not 1.075 < last.ratio < 1.085  # not the second run's blocks alone
 
 

@@ -225,3 +225,24 @@ def test_ab_section_has_one_row_per_entry_with_its_verdict(tmp_path):
     rows = [line for line in section.splitlines() if line.startswith("| r ")]
     assert [row.rstrip(" |").rsplit("| ", 1)[-1].strip() for row in rows] == ["no change", "regressed"]
     assert pd.read_csv(tmp_path / "ab.csv").verdict.tolist() == ["no change", "regressed"]
+
+
+def test_an_interrupted_rewrite_leaves_the_previous_report_whole(tmp_path, monkeypatch):
+    """A report rewritten over an old one and killed while writing a table keeps that table and everything written
+    after it as it was (plots, drawn first, are whole new files), with no stray temporary."""
+    records = [rec("latency", "ms", [5.0, 6.0], labels={"batch_size": 1, "runtime": "mindir"})]
+    write_report(records, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real_to_csv = pd.DataFrame.to_csv
+
+    def killed_while_writing(self, path, **kw):
+        real_to_csv(self.head(1), path, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", killed_while_writing)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(records + records, tmp_path)
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(after) == sorted(before)
+    assert {k: v for k, v in after.items() if not k.endswith(".png")} == \
+        {k: v for k, v in before.items() if not k.endswith(".png")}

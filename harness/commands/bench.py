@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from harness.commands._options import add_run_options
-from harness.errors import at_least
+from harness.errors import at_least, writable
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_BENCHMARKS = REPO / "benchmarks"
@@ -56,7 +56,7 @@ def main(args) -> int:
     if unknown:
         print(f"error: unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}", file=sys.stderr)
         return 2
-    out = Path(args.out)
+    out = writable("--out", args.out, folder=True)
     records_dir = out / "records"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()

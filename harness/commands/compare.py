@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.gate import add_threshold_options, rows_table
+from harness.commands.gate import add_threshold_options, nothing_in_common, rows_table
 from harness.errors import BadInput
 from harness.judge import gate
 from harness.judge.entries import group_entries, machine_fingerprints
@@ -17,22 +17,6 @@ def load_run(ref: str, results: list[str]) -> list[dict]:
     if Path(ref).exists():
         return read_records([ref])
     return [r for r in read_records(results) if r["run_id"] == ref or r["run_id"].startswith(ref)]
-
-
-def _nothing_in_common(ref_a: str, ref_b: str, base: dict[str, dict], current: dict[str, dict]) -> str:
-    """Return why two runs' entries do not meet: the labels that differ for a shared scenario/metric, or what
-    each run measured."""
-    def pairs(entries):
-        return {f"{e['scenario']}/{e['metric']}": e["labels"] for e in entries.values()}
-
-    in_a, in_b = pairs(base), pairs(current)
-    shared = sorted(set(in_a) & set(in_b))
-    if not shared:
-        return f"{ref_a} has {', '.join(sorted(in_a))}; {ref_b} has {', '.join(sorted(in_b))}"
-    la, lb = in_a[shared[0]], in_b[shared[0]]
-    differ = ", ".join(f"{k} {la.get(k)} in {ref_a}, {lb.get(k)} in {ref_b}"
-                       for k in sorted(set(la) | set(lb)) if la.get(k) != lb.get(k))
-    return f"{shared[0]} labels differ: {differ}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         only = f" of metric {', '.join(args.metric)}" if args.metric else ""
         raise BadInput(f"{args.run_a} and {args.run_b} have no measurement{only} in common (same scenario, metric "
-                       f"and labels): {_nothing_in_common(args.run_a, args.run_b, base, current)}")
+                       f"and labels): {nothing_in_common(args.run_a, args.run_b, base, current)}")
     print(rows_table(rows))
     return gate.exit_code(rows)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.errors import at_least
+from harness.errors import BadInput, at_least
 from harness.judge import gate
 from harness.judge.baseline_files import baseline_entries, load_baseline
 from harness.judge.entries import group_entries
@@ -37,6 +37,22 @@ def load_calibration(path: str | None, baseline: dict) -> dict | None:
         print(f"warning: calibration {path} is from another machine; ignored", file=sys.stderr)
         return None
     return calib
+
+
+def nothing_in_common(ref_a: str, ref_b: str, base: dict[str, dict], current: dict[str, dict]) -> str:
+    """Return why two runs' entries do not meet: the labels that differ for a shared scenario/metric, or what
+    each run measured."""
+    def pairs(entries):
+        return {f"{e['scenario']}/{e['metric']}": e["labels"] for e in entries.values()}
+
+    in_a, in_b = pairs(base), pairs(current)
+    shared = sorted(set(in_a) & set(in_b))
+    if not shared:
+        return f"{ref_a} has {', '.join(sorted(in_a))}; {ref_b} has {', '.join(sorted(in_b))}"
+    la, lb = in_a[shared[0]], in_b[shared[0]]
+    differ = ", ".join(f"{k} {la.get(k)} in {ref_a}, {lb.get(k)} in {ref_b}"
+                       for k in sorted(set(la) | set(lb)) if la.get(k) != lb.get(k))
+    return f"{shared[0]} labels differ: {differ}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,6 +87,11 @@ def _gate_once(args: argparse.Namespace, baseline: dict, calib: dict | None) -> 
     base, current = baseline_entries(baseline), group_entries(records)
     rows = gate.compare_entries(base, current, gate.threshold_function(args.max_slowdown, calib), args.metric,
                                 args.loss_margin)
+    if not rows:
+        only = f" of metric {', '.join(args.metric)}" if args.metric else ""
+        results = ", ".join(args.results)
+        raise BadInput(f"{args.baseline} and {results} have no measurement{only} in common (same scenario, metric "
+                       f"and labels): {nothing_in_common(args.baseline, results, base, current)}")
     print(rows_table(rows))
     missing = len(set(base) - set(current))
     if missing:
@@ -79,9 +100,7 @@ def _gate_once(args: argparse.Namespace, baseline: dict, calib: dict | None) -> 
 
 
 def rows_table(rows: list[gate.Row]) -> str:
-    """Return the gate rows as a compact markdown table."""
-    if not rows:
-        return "(nothing to compare)"
+    """Return the gate rows (at least one) as a compact markdown table."""
     df = pd.DataFrame([r.__dict__ for r in rows])
     df["ratio [CI]"] = [f"{r:.3f} [{lo:.3f}, {hi:.3f}]" if math.isfinite(r) else "-"
                         for r, lo, hi in zip(df.ratio, df.ci_low, df.ci_high)]
@@ -104,8 +123,8 @@ def register(subparsers) -> None:
     """Add the ``gate`` subcommand."""
     p = subparsers.add_parser("gate", help="regression gate against a measured baseline",
                               description="Compare results with a measured baseline (`baseline --from-results`). "
-                                          "Exit 0 no regression, 1 regression, 3 inconclusive, 2 usage error or "
-                                          "incomparable machine/protocol.")
+                                          "Exit 0 no regression, 1 regression, 3 inconclusive, 2 usage error, "
+                                          "incomparable machine/protocol, or no measurement in common.")
     p.add_argument("--baseline", required=True, metavar="FILE", help="measured baseline (`baseline --from-results`)")
     p.add_argument("--results", required=True, nargs="+", metavar="DIR", help="result directories (records.jsonl)")
     p.add_argument("--calibration", metavar="FILE",

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from pgan_ref.cli_common import parse_sets
 from pgan_ref.config import ConfigError
 
 from harness.commands._options import add_run_options
-from harness.errors import at_least
+from harness.errors import at_least, writable
 from harness.scenarios import registry
 
 
@@ -45,7 +44,7 @@ def main(args) -> int:
     from harness.runs.runner import Topology, run_scenario
 
     try:
-        out = run_scenario(args.scenario, Path(args.out), args.preset, args.device, args.devices, args.variant,
+        out = run_scenario(args.scenario, writable("--out", args.out, folder=True), args.preset, args.device, args.devices, args.variant,
                            parse_sets(args.set), seed=args.seed,
                            topology=Topology(args.node_rank, args.master_addr, args.master_port,
                                              args.local_devices, args.timeout))

@@ -76,8 +76,8 @@ def build(store: HistoryStore, commits: list[Commit], anchor: str, clock: str,
             "td,th{border:1px solid #ccc;padding:2px 6px}tr.cp{background:#fdd}</style></head><body>"
             f"<h1>Performance history</h1><p>{len(order)} commits (first-parent), anchor <code>{anchor[:10]}</code>,"
             f" {clock} time; store <code>{html.escape(str(store.dir))}</code>. Change points: PELT + permutation "
-            f"test (min segment {s.min_size}, alpha {s.alpha:g}); alarms after the last accepted change. Commits marked "
-            "[today's worker] predate the A/B worker and were run by today's on their own code.</p>"
+            f"test (min segment {s.min_size}, alpha {s.alpha:g}); alarms after the last accepted change. Commits "
+            "marked [today's worker] predate the A/B worker and were run by today's on their own code.</p>"
             + frame.to_html(index=False, border=0) + "\n".join(sections) + "</body></html>")
     return page, table
 

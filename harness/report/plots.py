@@ -11,12 +11,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from harness.judge.modelcard import CARD_LOG_EVERY  # noqa: E402
+from pgan_ref.fileio import replaced_atomically  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with replaced_atomically(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return path
 

@@ -15,6 +15,7 @@ from harness.report.card_table import card_rows
 from harness.report.tables import (FID_PROTOCOL_N, LOSS_NAMES, as_trained, card_stride, distinct, fid_table,
     latency_table, loss_table, projection_table, quality_table, records_frame, speedup_table, step_table,
     structure_table)
+from pgan_ref.fileio import replaced_atomically, write_text_atomic
 
 RECORDS_CSV_DROPPED = ["samples", "labels", "params", "manifest", "ci"]  # nested: in report.json's records
 
@@ -157,6 +158,11 @@ SECTIONS: list[tuple[str, Callable]] = [
 ]
 
 
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    with replaced_atomically(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
 HISTORY_NOTE = "no performance history (`pgan-harness history run`; `report --history DIR`)"
 
 
@@ -164,8 +170,8 @@ def _section_history(trend: pd.DataFrame) -> Section:
     body = ("`pgan-harness history`: each commit's step time as a ratio to its anchor, measured in the same duet "
             "A/B run, along the first-parent line; per anchor and entry (CPU time) the segments PELT finds, each as "
             "mean ratio (first..last commit, commits), the cumulative change (last segment / first), the change "
-            "points (step, 95% CI, permutation p; 'regression' when significant and beyond detect's minimum step) and the alarms "
-            "(regression or creep after the last accepted change).\n\n")
+            "points (step, 95% CI, permutation p; 'regression' when significant and beyond detect's minimum step) "
+            "and the alarms (regression or creep after the last accepted change).\n\n")
     return Section("Performance history", body + trend.to_markdown(index=False, disable_numparse=True),
                    {"history_trend": trend})
 
@@ -196,13 +202,10 @@ def write_report(records: list[dict], out: str | Path, baseline: dict | None = N
         parts += [f"## {section.title}", "", section.body, ""]
         tables.update(section.tables)
     for name, table in tables.items():
-        table.to_csv(out / f"{name}.csv", index=False)
-    flat = df.drop(columns=RECORDS_CSV_DROPPED, errors="ignore")
-    flat.to_csv(out / "records.csv", index=False)
-    (out / "report.json").write_text(json.dumps({"tables": {k: t.to_dict("records") for k, t in tables.items()},
-                                                 "records": records}, default=str, indent=1, allow_nan=True))
+        _write_csv(table, out / f"{name}.csv")
+    _write_csv(df.drop(columns=RECORDS_CSV_DROPPED, errors="ignore"), out / "records.csv")
+    write_text_atomic(out / "report.json", json.dumps({"tables": {k: t.to_dict("records") for k, t in tables.items()},
+                                                       "records": records}, default=str, indent=1, allow_nan=True))
     parts += ["Data: [records.csv](records.csv), [report.json](report.json)"
               + "".join(f", [{k}.csv]({k}.csv)" for k in tables), ""]
-    path = out / "report.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+    return write_text_atomic(out / "report.md", "\n".join(parts))
