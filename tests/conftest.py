@@ -13,3 +13,38 @@ PGAN_CARD = FIXTURES / "pgan_card_performance.md"  # the ModelZoo PGAN card's pe
 def fixtures_dir() -> Path:
     """Return the folder of the committed golden data (the .npz files described in its README)."""
     return FIXTURES
+
+
+# The step-time API in the flat layout, the shape every revision since the step-time scenario has (fakes: no
+# MindSpore; resolve_config returns the config alone, as in the first revisions).
+FLAT_API = {
+    "harness/__init__.py": "",
+    "harness/runner.py": "def make_context(name, out_dir, preset, device, devices, variant, overrides, seed=None):\n"
+                         "    return {'preset': preset, 'seed': seed}\n",
+    "harness/scenarios/__init__.py": "",
+    "harness/scenarios/common.py": "def resolve_config(ctx):\n    return {'scales': [4, 8]}\n",
+    "harness/scenarios/step_time.py": (
+        "class ScaleStep:\n"
+        "    def __init__(self, scale, first):\n"
+        "        self.scale, self.first = scale, first\n"
+        "    def fetch(self):\n        return self.scale\n"
+        "    def phases(self):\n        return [('stable', 1.0)] if self.first else [('fade', 0.5), ('stable', 1.0)]\n"
+        "    def compute_at(self, alpha):\n        return lambda batch: [batch * alpha]\n"
+        "def scale_steps(ctx, cfg):\n"
+        "    for i, s in enumerate(cfg['scales']):\n        yield ScaleStep(s, i == 0)\n"),
+    "pgan_ref/__init__.py": "",
+    "pgan_ref/device.py": "def setup(device):\n    pass\n",
+}
+
+
+@pytest.fixture()
+def flat_step_api():
+    """Return ``write(folder)``: writes the fake old-layout step-time API (``FLAT_API``) there; returns the folder."""
+
+    def write(folder: Path) -> Path:
+        for name, text in FLAT_API.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+        return folder
+
+    return write

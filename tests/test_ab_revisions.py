@@ -107,3 +107,47 @@ def test_checkout_is_the_revisions_code_and_is_removed_also_on_error(repo):
             path = out.path
             raise KeyboardInterrupt
     assert not path.exists() and str(path) not in git(repo, "worktree", "list")
+
+
+def test_unmet_requirements_names_each_pin_this_environment_lacks():
+    from importlib.metadata import version
+
+    numpy = version("numpy")
+    text = ('[project]\nrequires-python = ">=3.11,<3.12"\ndependencies = ["numpy>=1.26,<2", "NumPy>=2", '
+            '"no-such-package-pgan-xyz>=1", "numpy>=99; python_version < \'3\'", "not a pin ???"]\n')
+    assert revs.unmet_requirements(text) == [f"NumPy>=2 (installed {numpy})",
+                                             "no-such-package-pgan-xyz>=1 (not installed)",
+                                             "'not a pin ???' (not a requirement)"]
+    assert revs.unmet_requirements('[project]\nrequires-python = ">=3.99"\n') == [
+        f"requires-python >=3.99 (running {sys.version.split()[0]})"]
+    assert revs.unmet_requirements("") == []  # no pyproject.toml: nothing pinned
+
+
+def test_each_revision_is_checked_against_this_environment_not_against_the_other(repo):
+    from importlib.metadata import version
+
+    revs.check_environment(repo, revs.describe(repo, "v1", "base"))  # pandas>=2.1,<3: met here
+    with pytest.raises(revs.CannotCompare, match=rf"deps .* pandas>=3 \(installed {version('pandas')}\)"):
+        revs.check_environment(repo, revs.describe(repo, "deps", "head"))
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(dep="scipy>=1.11"))  # differs from v1, met here
+    revs.check_environment(repo, revs.describe(repo, None, "head"))
+
+
+def test_a_revision_older_than_the_worker_runs_todays_when_it_has_the_step_api(repo, flat_step_api):
+    with pytest.raises(revs.CannotCompare, match=r"predates .* lacks the step-time API .*\(no scale_steps"):
+        with revs.today_worker() as today:
+            revs.with_worker(repo, revs.describe(repo, "old", "head"), today)
+    git(repo, "checkout", "-q", "old")
+    flat_step_api(repo)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "flat step-time API, no worker")
+    with revs.today_worker() as today:
+        rev = revs.with_worker(repo, revs.describe(repo, "HEAD", "head"), today)
+        assert (rev.worker, rev.worker_path) == (revs.TODAY_WORKER, str(today))
+        copy = today / f"{revs.TODAY_WORKER}.py"
+        assert copy.read_text() == (Path(revs.__file__).parent / "worker.py").read_text()
+    assert not today.exists()
+    assert revs.with_worker(repo, revs.describe(repo, "v1", "head"), today).worker == "harness.ab_worker"  # own first
+    (repo / "harness/runner.py").unlink()
+    with pytest.raises(revs.CannotCompare, match=r"no make_context in harness/runs/runner.py or harness/runner.py"):
+        revs.with_worker(repo, revs.describe(repo, None, "head"), today)

@@ -72,3 +72,26 @@ def test_two_real_workers_measure_one_entry_and_leave_nothing_running(tmp_path):
     (summary,) = [r for r in records if r["metric"] == "ab_ratio"]
     assert summary["labels"]["verdict"] == st.verdict.verdict and summary["labels"]["n"] == 2
     json.dumps(records)
+
+
+def test_todays_worker_runs_an_old_revisions_flat_step_api(tmp_path, flat_step_api):
+    """A revision older than the worker (flat layout, resolve_config returning the config alone): today's worker,
+    copied beside its code, serves the protocol with that revision's own steps."""
+    import os
+
+    from harness.ab import revisions as revs
+    from harness.ab.driver import WorkerProcess
+    code = flat_step_api(tmp_path / "old")
+    with revs.today_worker() as today:
+        rev = revs.Revision("head", "old", "0" * 40, False, code, worker=revs.TODAY_WORKER, worker_path=str(today))
+        w = WorkerProcess(rev, tmp_path / "worker.log", set(os.sched_getaffinity(0)))
+        try:
+            assert w.request("hello")["protocol"] == ab_worker.PROTOCOL
+            w.request("prepare", entry="8:fade", preset="p", scale=8, phase="fade", seed=0, warmup=1, warm=1)
+            assert len(w.request("run", entry="8:fade", k=3)["wall_s"]) == 3
+            w.send("prepare", entry="8:x", preset="p", scale=8, phase="x", seed=0)
+            with pytest.raises(Exception, match=r"scale 8 has no phase 'x'; it has fade, stable"):
+                w.receive()  # the phases are the old revision's own
+        finally:
+            w.close()
+    assert w.proc.poll() is not None

@@ -9,6 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from harness.ab.driver import Entry, Settings
 from harness.history import detect as det
@@ -73,6 +74,35 @@ def test_run_history_resumes_skips_and_records_the_reason(tmp_path):
                 fingerprint="fp-test")
     assert [i for i, _ in m.calls] == [4, 5]  # stored and skipped commits are not measured again
     assert run_history(store, line, line[0].sha, [ENTRY], Settings(), 0.0, measurer=m, fingerprint="fp-test") == []
+    m.calls.clear()
+    run_history(store, line, line[0].sha, [ENTRY], Settings(min_blocks=4), float("inf"), measurer=m,
+                fingerprint="fp-test", retry_skipped=True)
+    assert [i for i, _ in m.calls] == [2]  # a skipped commit is measured again when asked
+
+
+def test_each_commit_is_measured_when_this_environment_meets_its_own_pins(tmp_path):
+    """Pins that differ from the anchor's no longer skip a commit; pins this environment does not meet do, named."""
+    from importlib.metadata import version
+
+    from harness.history.measure import first_parent, measure_ab
+
+    r = tmp_path / "repo"
+    r.mkdir()
+    git = ["git", "-C", str(r), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for i, deps in enumerate(['"numpy>=1.26,<2"', '"numpy>=1.26,<2", "scipy>=1.11"', '"pandas>=3"']):
+        (r / "pyproject.toml").write_text(f'[project]\nname = "x"\ndependencies = [{deps}]\n')
+        subprocess.run([*git, "add", "."], check=True)
+        subprocess.run([*git, "commit", "-qm", f"c{i}"], check=True)
+    line = first_parent(r, "HEAD")
+    store = HistoryStore(tmp_path / "h")
+    done = run_history(store, line[1:], line[0].sha, [ENTRY], Settings(min_blocks=4), float("inf"),
+                       measurer=lambda *a: measure_ab(*a, repo=r), fingerprint="fp-test")
+    other_pins, unmet = (p.skipped for p in done)
+    assert "pins" not in other_pins and "lacks the step-time API" in other_pins  # got past the pins; no code here
+    assert f"head revision {line[2].sha} ({line[2].sha[:10]}) pins what this environment does not have: " \
+           f"pandas>=3 (installed {version('pandas')})" == unmet
+    assert store.skips().reason.tolist() == [other_pins, unmet]
 
 
 def exact_permutation_p(a, b) -> float:
@@ -122,11 +152,48 @@ def test_bisect_names_the_culprit_in_log2_probes(tmp_path, culprit):
 
 
 def test_bisect_remeasures_inconclusive_probes_and_stops_rather_than_guess(tmp_path):
-    m = FakeMeasurer(lambda i: 1.0, sigma=0.3)  # blocks spread 30%: no CI of 10-40 blocks fits in +-5%
+    m = FakeMeasurer(lambda i: 1.0, sigma=0.3)  # blocks spread 30%: no CI of 10-53 blocks fits in +-5%
     r = bisect(commits(9), ENTRY, Settings(min_blocks=10, max_blocks=10), HistoryStore(tmp_path), max_tries=3,
                measurer=m)
     assert r.outcome == "inconclusive" and r.culprit is None
-    assert [b for _, b in m.calls] == [10, 20, 40]  # each retry doubles the blocks
+    # each retry brings the pooled blocks to the first planned look (10, 15, 23, 35, 53, ...) of twice as many
+    assert [b for _, b in m.calls] == [10, 13, 30] and [e.blocks for e in r.probes] == [10, 23, 53]
+
+
+class ScriptedMeasurer:
+    """Returns the given block log-ratios, one list per call, for both clocks."""
+
+    def __init__(self, *runs):
+        self.runs, self.calls = list(runs), []
+
+    def __call__(self, commit, anchor, entries, settings, store, source):
+        blocks = self.runs[len(self.calls)]
+        self.calls.append(settings.min_blocks)
+        assert len(blocks) == settings.min_blocks
+        rows = [ratio_record(meta=META, anchor=anchor, commit=commit.sha, subject="", entry=e.name, clock=clock,
+                             blocks=blocks, base_median_s=0.1, head_median_s=0.1, source=source, ab_run_id="r")
+                for e in entries for clock in ("cpu", "wall")]
+        store.append(rows)
+        return Probe(commit, rows)
+
+
+def test_bisect_pools_a_probes_blocks_across_its_runs(tmp_path):
+    """An inconclusive probe's second run adds to its first: the verdict's mean, interval and block count are those
+    of all 23 blocks (closed form: the t interval of their mean at the third look's level)."""
+    first = [math.log(1.10) + (0.15 if k % 2 else -0.15) for k in range(10)]  # +10%, too spread to decide
+    second = [math.log(1.08) + (0.001 if k % 2 else -0.001) for k in range(13)]  # +8%, tight
+    m = ScriptedMeasurer(first, second)
+    r = bisect(commits(2), ENTRY, Settings(min_blocks=10, max_blocks=10), HistoryStore(tmp_path), measurer=m)
+    assert m.calls == [10, 13] and [e.verdict for e in r.probes] == ["inconclusive", "regressed"]
+    pooled = np.array(first + second)
+    looks = [10, 15, 23, 35, 53, 80, 100]
+    level = 0.01 / (3 * np.sum(1 / np.arange(1, len(looks) + 1)))  # alpha's share of the third look (23 blocks)
+    half = stats.t.ppf(1 - level, 22) * pooled.std(ddof=1) / math.sqrt(23)
+    last = r.probes[-1]
+    assert last.blocks == 23 and last.ratio == pytest.approx(math.exp(pooled.mean()))
+    assert (last.ci_low, last.ci_high) == pytest.approx((math.exp(pooled.mean() - half),
+                                                         math.exp(pooled.mean() + half)))
+    assert not 1.075 < last.ratio < 1.085  # not the second run's blocks alone
 
 
 def test_bisect_skips_unbuildable_commits(tmp_path):
@@ -213,3 +280,31 @@ def test_self_test_on_real_aa_noise_meets_the_goals():
         assert float(table.loc[case, "recall"]) == 1.0
     for case in ("step 5%", "step 10%"):
         assert int(table.loc[case, "delay median / max"].split(" / ")[1]) <= 3
+
+
+def test_the_report_carries_the_trend_table_of_a_history_store(repo, tmp_path):
+    """The trend row of a +10% step at c6: first and last segments with their mean ratios (closed form: exp of the
+    mean of the commits' median block log-ratios), the cumulative change, the change point with CI and p."""
+    from harness.cli import main
+    from harness.records.store import RecordStore
+
+    store_levels(tmp_path / "h", repo, lambda i: 1.10 if i >= 6 else 1.0)
+    cpu = [r for r in RecordStore(tmp_path / "h").read() if r["labels"]["clock"] == "cpu"]
+    per_commit = np.array([np.median(r["samples"]) for r in cpu])
+    before, after = per_commit[:6].mean(), per_commit[6:].mean()
+    out = tmp_path / "report"
+    assert main(["report", "--results", str(tmp_path / "h"), "--history", str(tmp_path / "h"), "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Performance history" in md
+    (row,) = [line for line in md.splitlines() if "| 4:stable |" in line]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:7] == [repo[0][:7], "4:stable", "12", f"{math.exp(before):.3f} ({repo[0][:7]}..{repo[5][:7]}, 6)",
+                         f"{math.exp(after):.3f} ({repo[6][:7]}..{repo[11][:7]}, 6)",
+                         f"{math.exp(before):.3f} ({repo[0][:7]}..{repo[5][:7]}, 6)",
+                         f"{math.expm1(after - before):+.1%}"]
+    assert re.fullmatch(rf"{repo[6][:7]} x{math.exp(after - before):.3f} \[\d\.\d{{3}}, \d\.\d{{3}}\] p=\S+ regression",
+                        cells[7])
+    assert cells[8] == "regression"
+    assert (out / "history_trend.csv").exists()
+    assert main(["report", "--results", str(tmp_path / "h"), "--out", str(tmp_path / "r2")]) == 0  # no store here
+    assert "no performance history" in (tmp_path / "r2" / "report.md").read_text()

@@ -80,7 +80,8 @@ WORKER_BOOT = ("import runpy, sys, harness, mindspore\n"
 
 
 class WorkerProcess:
-    """One revision's ``harness.ab.worker``: the revision's interpreter, its code first on PYTHONPATH.
+    """One revision's A/B worker (``rev.worker``): the revision's interpreter, its code first on PYTHONPATH (then
+    ``rev.worker_path``, where today's worker is for a revision that predates the protocol).
 
     ``threads`` is MindSpore's CPU thread count (0: the revision's own choice, ``PGAN_CPU_THREADS`` where its
     ``device.setup`` knows it, else MindSpore's default). A duet worker pinned to one core
@@ -90,7 +91,8 @@ class WorkerProcess:
 
     def __init__(self, rev: Revision, log_path: Path, cores: set[int], threads: int = 0):
         self.rev, self.log_path = rev, log_path
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(rev.path), os.environ.get("PYTHONPATH", "")]),
+        path = [str(rev.path), *([rev.worker_path] if rev.worker_path else []), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path),
                "OPENBLAS_NUM_THREADS": "1"}  # injected numpy work stays on the worker's own core
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(log_path, "ab")

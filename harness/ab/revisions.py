@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.metadata as metadata
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -13,10 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 # The A/B worker's file and module in every layout that speaks the worker protocol: the package layout, then the flat
 # one (revisions before the move into packages), so a head runs against a base of either layout.
 WORKER_MODULES = {"harness/ab/worker.py": "harness.ab.worker", "harness/ab_worker.py": "harness.ab_worker"}
 WORKING_TREE = None  # ``--head`` default: the working tree as it is, uncommitted edits included
+# A revision older than the protocol is measured by this checkout's worker, copied beside its code as module
+# ``TODAY_WORKER``, when its code has the step-time API that worker builds steps with (``worker.step_api``): the
+# files (any one of them: the runner in either layout) and the definition one must hold. Every revision since the
+# step-time scenario has them.
+TODAY_WORKER = "pgan_harness_today_worker"
+STEP_API = ((("harness/scenarios/step_time.py",), "def scale_steps("),
+            (("harness/scenarios/common.py",), "def resolve_config("),
+            (("harness/runs/runner.py", "harness/runner.py"), "def make_context("),
+            (("pgan_ref/device.py",), "def setup("))
 
 
 class CannotCompare(Exception):
@@ -35,11 +49,12 @@ class Revision:
     path: Path | None  # None until checked out
     python: str = sys.executable
     worker: str = ""  # the dotted module of its A/B worker (``with_worker``)
+    worker_path: str = ""  # a folder put on PYTHONPATH after its code: where ``TODAY_WORKER`` is, for an old revision
 
     def labels(self) -> dict:
         """Return the record labels of this side."""
         return {"role": self.role, "revision": self.name, "commit": self.commit, "dirty": self.dirty,
-                "python_executable": self.python}
+                "python_executable": self.python, "worker": self.worker}
 
 
 # What an interpreter given for a side must import (the worker's own needs); looked up, not imported (fast).
@@ -137,17 +152,90 @@ def check_same_dependencies(repo: Path, base: Revision, head: Revision) -> None:
                             f"({diff}); measure them in two environments (--base-python / --head-python)")
 
 
-def with_worker(repo: Path, rev: Revision) -> Revision:
-    """Return ``rev`` with the module of its A/B worker, or raise ``CannotCompare`` when it predates the protocol."""
+def unmet_requirements(text: str) -> list[str]:
+    """Return what this environment lacks of a pyproject.toml's pins (requires-python, and each dependency whose
+    marker applies here), one 'PIN (installed VERSION | not installed)' each; [] when every pin is met."""
+    deps, out = dependencies(text), []
+    python = platform.python_version()
+    try:
+        if deps["requires-python"] and python not in SpecifierSet(deps["requires-python"]):
+            out.append(f"requires-python {deps['requires-python']} (running {python})")
+    except InvalidSpecifier:
+        out.append(f"requires-python {deps['requires-python']!r} (not a version specifier)")
+    for pin in deps["dependencies"]:
+        try:
+            req = Requirement(pin)
+        except InvalidRequirement:
+            out.append(f"{pin!r} (not a requirement)")
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            have = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            out.append(f"{pin} (not installed)")
+            continue
+        if not req.specifier.contains(have, prereleases=True):
+            out.append(f"{pin} (installed {have})")
+    return out
+
+
+def check_environment(repo: Path, rev: Revision) -> None:
+    """Raise ``CannotCompare`` naming the unmet pins when this environment does not satisfy the requirements
+    ``rev``'s own pyproject.toml pins (requires-python and dependencies; the optional extras are not needed to
+    measure). Run only for a revision measured by this interpreter."""
+    try:
+        unmet = unmet_requirements(pyproject_text(repo, None if rev.path == repo else rev.commit))
+    except tomllib.TOMLDecodeError as e:
+        raise CannotCompare(f"{rev.role} revision {rev.name} ({rev.commit[:10]}): pyproject.toml is not TOML ({e})")
+    if unmet:
+        raise CannotCompare(f"{rev.role} revision {rev.name} ({rev.commit[:10]}) pins what this environment does not "
+                            f"have: {'; '.join(unmet)}")
+
+
+def _text(repo: Path, rev: Revision, path: str) -> str | None:
+    """Return the file ``path`` of ``rev`` (the working tree's when it is the working tree), None when absent."""
+    if rev.path == repo:
+        return (repo / path).read_text() if (repo / path).exists() else None
+    out = git(repo, "show", f"{rev.commit}:{path}")
+    return out.stdout if out.returncode == 0 else None
+
+
+def step_api_problem(repo: Path, rev: Revision) -> str | None:
+    """Return what ``rev``'s code lacks of the step-time API today's worker builds steps with, None when it has it."""
+    for files, definition in STEP_API:
+        if not any(definition in (_text(repo, rev, f) or "") for f in files):
+            return f"no {definition.removeprefix('def ').rstrip('(')} in {' or '.join(files)}"
+    return None
+
+
+def with_worker(repo: Path, rev: Revision, today: Path | None = None) -> Revision:
+    """Return ``rev`` with the module of its A/B worker. A revision that predates the protocol is refused
+    (``CannotCompare`` with the reason), or, given ``today`` (the folder of ``today_worker``), run by this checkout's
+    worker when its code has the step-time API (``step_api_problem``)."""
     for path, module in WORKER_MODULES.items():
-        if rev.path == repo:
-            present = (repo / path).exists()
-        else:
-            present = git(repo, "cat-file", "-e", f"{rev.commit}:{path}").returncode == 0
-        if present:
+        if _text(repo, rev, path) is not None:
             return dataclasses.replace(rev, worker=module)
-    raise CannotCompare(f"{rev.role} revision {rev.name} ({rev.commit[:10]}) predates the A/B worker protocol "
-                        f"(none of {', '.join(WORKER_MODULES)}); it cannot be measured: choose a later base")
+    what = (f"{rev.role} revision {rev.name} ({rev.commit[:10]}) predates the A/B worker protocol "
+            f"(none of {', '.join(WORKER_MODULES)})")
+    if today is None:
+        raise CannotCompare(f"{what}; it cannot be measured: choose a later base")
+    problem = step_api_problem(repo, rev)
+    if problem:
+        raise CannotCompare(f"{what} and lacks the step-time API today's worker needs ({problem})")
+    return dataclasses.replace(rev, worker=TODAY_WORKER, worker_path=str(today))
+
+
+@contextlib.contextmanager
+def today_worker() -> Iterator[Path]:
+    """Yield a temporary folder holding this checkout's A/B worker as module ``TODAY_WORKER`` (it imports nothing
+    of the harness at module level, so it runs on any revision's code); removed on exit."""
+    tmp = Path(tempfile.mkdtemp(prefix="pgan-ab-today-worker-"))
+    try:
+        shutil.copyfile(Path(__file__).with_name("worker.py"), tmp / f"{TODAY_WORKER}.py")
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def describe(repo: Path, rev: str | None, role: str, python: str = sys.executable) -> Revision:

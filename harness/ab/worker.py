@@ -8,14 +8,18 @@ Protocol (version ``PROTOCOL``), one JSON object per line each way; every reply 
   {"op": "quit"}                                    -> {} and the process exits
 ``inject`` (hidden; for calibration and tests) adds real numpy compute worth that fraction of each step's own
 time inside the timed region. Anything the code prints goes to stderr: stdout carries the protocol only.
+Nothing of the harness is imported at module level: this file also runs, copied, on the code of revisions that
+predate it (``revisions.today_worker``), building their steps with their own step-time API (``step_api``).
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 PROTOCOL = 1
@@ -31,21 +35,36 @@ class TimedStep:
     batches: list
 
 
+def step_api() -> tuple[Callable, Callable, Callable]:
+    """Return (make_context, resolve_config, scale_steps) of the harness on the path, in its layout: the runner in
+    ``harness/runs/`` (the package layout) or in ``harness/`` (revisions before it, back to the step-time scenario).
+
+    The layout is told by the file in the imported ``harness`` package, not by trying an import: an editable install
+    of another checkout would answer a module this revision lacks.
+    """
+    import harness
+
+    packaged = (Path(harness.__file__).parent / "runs" / "runner.py").exists()
+    runner = importlib.import_module("harness.runs.runner" if packaged else "harness.runner")
+    from harness.scenarios.common import resolve_config
+    from harness.scenarios.step_time import scale_steps
+
+    return runner.make_context, resolve_config, scale_steps
+
+
 def build_timed_step(preset: str, scale: int, phase: str, seed: int) -> TimedStep:
     """Return the step-time scenario's step for (preset, scale, phase, seed): the ONE place tied to its internals.
 
     Built the way ``harness.scenarios.step_time`` builds it (``scale_steps``, ``ScaleStep.compute_at``,
     ``resolve_config``; the fused structure of the reference variant); the phases of one scale share one
-    compiled step.
+    compiled step. ``resolve_config`` returned the config alone in the first revisions, (context, config) since.
     """
-    from harness.runs.runner import make_context
-    from harness.scenarios.common import resolve_config
-    from harness.scenarios.step_time import scale_steps
-
+    make_context, resolve_config, scale_steps = step_api()
     key = (preset, scale, seed)
     if key not in _STEPS:
         ctx = make_context("step-time", os.devnull, preset, "CPU", 1, "reference", {}, seed)
-        ctx, cfg = resolve_config(ctx)
+        resolved = resolve_config(ctx)
+        ctx, cfg = resolved if isinstance(resolved, tuple) else (ctx, resolved)
         steps = scale_steps(ctx, cfg)
         try:
             st = next(s for s in steps if s.scale == scale)

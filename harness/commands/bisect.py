@@ -43,8 +43,9 @@ def register(subparsers) -> None:
         "bisect", help="noisy bisection: the commit that made an entry slower, by duet A/B probes",
         description="Find the first commit after --good (first-parent line to --bad) that is slower than --good: "
                     "each probe is a duet A/B run of the commit against --good, three outcomes (regressed: look "
-                    "earlier; no change or improved: look later; inconclusive: measured again with twice the blocks "
-                    "and budget, then stop, never guess); commits that cannot be measured are skipped. Every probe's "
+                    "earlier; no change or improved: look later; inconclusive: measured again, the new blocks pooled "
+                    "with the earlier ones up to the next planned look of at least twice the blocks, then stop, never "
+                    "guess); commits that cannot be measured are skipped. Every probe's "
                     "ratio, CI and p are printed and stored in the history (anchor = --good). Exit 0 culprit found "
                     "or no regression, 3 inconclusive, 2 bad input.")
     p.add_argument("--good", required=True, metavar="REV", help="a revision known to be fast (the probes' base)")

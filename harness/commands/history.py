@@ -13,9 +13,9 @@ from harness.ab.driver import Settings, parse_entry
 from harness.commands.gate import percent
 from harness.errors import BadInput, at_least
 from harness.history import detect as det
-from harness.history import page
+from harness.history import page, trend
 from harness.history.measure import line, run_history
-from harness.history.store import HistoryStore, accept_record, series
+from harness.history.store import HistoryStore, accept_record
 from harness.records.machine import collect_meta
 
 DEFAULT_DIR = "results/history"
@@ -65,7 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = HistoryStore(args.history)
     probes = run_history(store, commits, anchor, entries_of(args.entries), settings_from(args),
                          args.budget_s or float("inf"), progress=lambda total: tqdm(total=total, unit="commit",
-                                                                                    file=sys.stderr))
+                                                                                    file=sys.stderr),
+                         retry_skipped=args.retry_skipped)
     for p in probes:
         what = f"skipped: {p.skipped}" if p.skipped else "  ".join(
             f"{r['labels']['entry']} {r['labels']['clock']} {r['value']:.3f}" for r in p.rows)
@@ -82,13 +83,6 @@ def detect_settings(args: argparse.Namespace) -> det.DetectSettings:
                               min_step=args.min_step, creep=args.creep)
 
 
-def accepted_since(store: HistoryStore, order: list[str], entry: str) -> int:
-    """Return the first position after the last accepted change of ``entry`` (or of every entry) in ``order``."""
-    acc = store.accepted()
-    acc = acc[acc.entry.isin([entry, "*"]) & acc.commit.isin(order)]
-    return max((order.index(c) + 1 for c in acc.commit), default=0)
-
-
 def cmd_detect(args: argparse.Namespace) -> int:
     """Print each entry's change points and creep; exit 1 when a regression or creep is not yet accepted."""
     _, commits, anchor = repo_line(args.range, args.anchor)
@@ -101,9 +95,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
                        f"(run `pgan-harness history run {args.range}` first)")
     alarm = False
     for entry in entries:
-        ser = series(points, order, entry, args.clock, anchor)
-        since = sum(ser.position < accepted_since(store, order, entry))
-        found = det.detect(ser.log_ratio.to_numpy(), s, since)
+        ser, found = trend.entry_trend(store, points, order, anchor, entry, args.clock, s)
         print(f"## {entry} ({args.clock} time, {len(ser)} commits, anchor {anchor[:10]})")
         for c in found.change_points:
             row = ser.iloc[c.index]
@@ -179,13 +171,19 @@ def register(subparsers) -> None:
     r = sub.add_parser("run", help="measure the commits of a range not yet stored (resumable)",
                        description="Measure each first-parent commit of REV_RANGE against the anchor (the base side "
                                    "of a duet A/B run), oldest first, skipping commits already stored for this "
-                                   "machine; commits that predate the A/B worker or cannot run are skipped with the "
-                                   "reason recorded. Exit 0, 2 bad input, 130 interrupted (what was measured stays).")
+                                   "machine. Each commit's own pyproject pins must be met by this environment; "
+                                   "commits older than the A/B worker are run by today's worker on their own code "
+                                   "when they have the step-time API; a commit that cannot be measured is skipped "
+                                   "with the reason recorded. Exit 0, 2 bad input, 130 interrupted (what was "
+                                   "measured stays).")
     r.add_argument("range", metavar="REV_RANGE", help="e.g. v1.0..main, or a branch (its whole first-parent line)")
     r.add_argument("--anchor", metavar="REV", help="the base of every run (default: the left end of A..B, else the "
                                                     "oldest commit); measured too, as an A/A point")
     r.add_argument("--entries", nargs="+", default=["4:stable"], metavar="SCALE:PHASE",
                    help="entries measured per commit (default 4:stable)")
+    r.add_argument("--retry-skipped", action="store_true",
+                   help="measure again the commits skipped before (e.g. by an older harness that could not measure "
+                        "them); default: a skipped commit stays skipped")
     add_measure_options(r, "stop starting commits after S seconds (default: none); rerun to continue")
     r.set_defaults(func=cmd_run)
     d = sub.add_parser("detect", help="change points and creep per entry; exit 1 on an unaccepted regression",

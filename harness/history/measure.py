@@ -65,15 +65,18 @@ Measurer = Callable[[Commit, str, list, Settings, HistoryStore, str], Probe]
 def measure_ab(commit: Commit, anchor: str, entries: list[Entry], settings: Settings, store: HistoryStore,
                source: str, repo: Path | None = None) -> Probe:
     """Return ``commit`` measured against ``anchor`` in one duet A/B run (the anchor is the base side); its step
-    records go to the store; a commit that cannot be measured (predates the worker, other pins, a failed worker)
-    comes back with the reason."""
+    records go to the store. Each side must have its own pins met by this environment; a side older than the A/B
+    worker is run by today's worker on its own code. A commit that cannot be measured (pins this environment does
+    not meet, no step-time API, a failed worker) comes back with the reason."""
     repo = repo or revs.repo_root(Path.cwd())
     try:
         base = revs.describe(repo, anchor, "base")
         head = revs.describe(repo, commit.sha, "head")
-        revs.check_same_dependencies(repo, base, head)
-        base, head = (revs.with_worker(repo, r) for r in (base, head))
+        for r in (base, head):
+            revs.check_environment(repo, r)
         with contextlib.ExitStack() as stack:
+            today = stack.enter_context(revs.today_worker())
+            base, head = (revs.with_worker(repo, r, today) for r in (base, head))
             head = stack.enter_context(revs.checkout(repo, head))
             base = stack.enter_context(revs.checkout(repo, base))
             run = run_ab(base, head, entries, settings, store.dir)
@@ -86,7 +89,7 @@ def measure_ab(commit: Commit, anchor: str, entries: list[Entry], settings: Sett
             rows.append(ratio_record(meta=run.meta, anchor=base.commit, commit=head.commit, subject=commit.subject,
                                      entry=st.entry.name, clock=clock, blocks=st.block_log_ratios(clock),
                                      base_median_s=_median(base_s), head_median_s=_median(head_s), source=source,
-                                     ab_run_id=run.run_id, run_id=run.run_id))
+                                     ab_run_id=run.run_id, run_id=run.run_id, worker=head.worker))
     store.append(rows)
     return Probe(commit, rows, "", run.summary)
 
@@ -104,24 +107,24 @@ def _median(x) -> float | None:
 
 
 def missing(store: HistoryStore, commits: list[Commit], anchor: str, entries: list[Entry],
-            fingerprint: str) -> list[Commit]:
+            fingerprint: str, retry_skipped: bool = False) -> list[Commit]:
     """Return the commits with no stored ratio to ``anchor`` for every entry on this fingerprint, nor a skip (a
-    commit that cannot be measured against the anchor is skipped on every machine)."""
+    commit that cannot be measured against the anchor is skipped on every machine) unless ``retry_skipped``."""
     points, skips = store.points(), store.skips()
     here = points[(points.fingerprint == fingerprint) & (points.anchor == anchor)]
     done = {c for c, g in here.groupby("commit") if {e.name for e in entries} <= set(g.entry)}
-    skipped = set(skips[skips.anchor == anchor].commit)
+    skipped = set() if retry_skipped else set(skips[skips.anchor == anchor].commit)
     return [c for c in commits if c.sha not in done and c.sha not in skipped]
 
 
 def run_history(store: HistoryStore, commits: list[Commit], anchor: str, entries: list[Entry], settings: Settings,
                 budget_s: float, measurer: Measurer = measure_ab, progress=None,
-                fingerprint: str | None = None) -> list[Probe]:
+                fingerprint: str | None = None, retry_skipped: bool = False) -> list[Probe]:
     """Measure the commits not yet stored on this machine (``fingerprint``, default this one's), oldest first, until
     done or ``budget_s`` is spent (a commit started is finished); return the probes made. Running it again resumes
     where it stopped."""
     fingerprint = fingerprint or collect_meta("CPU", 1)["machine_fingerprint"]
-    todo = missing(store, commits, anchor, entries, fingerprint)
+    todo = missing(store, commits, anchor, entries, fingerprint, retry_skipped)
     deadline = time.monotonic() + budget_s
     done = []
     bar = progress(total=len(todo)) if progress else None

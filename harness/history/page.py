@@ -1,5 +1,5 @@
 """The history page: one SVG plot per entry over the commits (change points marked), inlined in one static HTML
-file with the commits' ids and subjects, and the markdown trend table."""
+file with the commits' ids and subjects, and the markdown trend table (``trend``)."""
 from __future__ import annotations
 
 import html
@@ -15,9 +15,11 @@ import pandas as pd  # noqa: E402
 
 from pgan_ref.fileio import write_text_atomic  # noqa: E402
 
+from harness.ab.revisions import TODAY_WORKER  # noqa: E402
 from harness.history import detect as det  # noqa: E402
+from harness.history import trend  # noqa: E402
 from harness.history.measure import Commit  # noqa: E402
-from harness.history.store import HistoryStore, series  # noqa: E402
+from harness.history.store import HistoryStore  # noqa: E402
 
 
 def plot_svg(ser: pd.DataFrame, found: det.Detection, title: str) -> str:
@@ -46,52 +48,38 @@ def plot_svg(ser: pd.DataFrame, found: det.Detection, title: str) -> str:
     return svg[svg.index("<svg"):]
 
 
-def trend_table(rows: list[dict]) -> str:
-    """Return the markdown trend table: per entry the first and latest ratio, the change points and the alarm."""
-    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) if rows else "(no history)"
-
-
 def build(store: HistoryStore, commits: list[Commit], anchor: str, clock: str,
           s: det.DetectSettings) -> tuple[str, str]:
     """Return (the HTML page, the markdown trend table) of every entry measured against ``anchor``."""
     points, order = store.points(), [c.sha for c in commits]
-    subjects = {c.sha: c.subject for c in commits}
+    today = set(points[(points.anchor == anchor) & (points.worker == TODAY_WORKER)].commit)
+    subjects = {c.sha: c.subject + (" [today's worker]" if c.sha in today else "") for c in commits}
     sections, rows = [], []
     for entry in sorted(set(points[points.anchor == anchor].entry)):
-        ser = series(points, order, entry, clock, anchor)
+        ser, found = trend.entry_trend(store, points, order, anchor, entry, clock, s)
         if ser.empty:
             continue
-        found = det.detect(ser.log_ratio.to_numpy(), s)
         marks = {ser.commit.iloc[c.index]: c for c in found.change_points}
         sections.append(f"<h2>{html.escape(entry)}</h2>\n"
                         + plot_svg(ser, found, f"{entry}: {clock} time per step, ratio to anchor {anchor[:10]}"))
         items = "".join(f"<tr{' class=cp' if c in marks else ''}><td><code>{c[:10]}</code></td>"
                         f"<td>{html.escape(subjects.get(c, ''))}</td><td>{r:.3f}</td><td>{lo:.3f} - {hi:.3f}</td>"
-                        f"<td>{html.escape(_mark(marks.get(c), s))}</td></tr>"
+                        f"<td>{html.escape(trend.mark(marks.get(c), s))}</td></tr>"
                         for c, r, lo, hi in zip(ser.commit, ser.ratio, ser.ci_low, ser.ci_high))
         sections.append("<table><tr><th>commit</th><th>subject</th><th>ratio</th><th>95% CI</th><th>change</th></tr>"
                         f"{items}</table>")
-        rows.append({"entry": entry, "commits": len(ser), "first": f"{ser.ratio.iloc[0]:.3f}",
-                     "latest": f"{ser.ratio.iloc[-1]:.3f}",
-                     "change points": "; ".join(f"{ser.commit.iloc[c.index][:7]} {_mark(c, s)}"
-                                                for c in found.change_points) or "-",
-                     "alarm": "yes" if found.alarms(s) else "no"})
-    table = trend_table(rows)
+        rows.append(trend.row(anchor, entry, ser, found, s))
+    frame = pd.DataFrame(rows, columns=trend.COLUMNS)
+    table = trend.markdown(frame)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>pgan-harness history</title><style>"
             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
             "td,th{border:1px solid #ccc;padding:2px 6px}tr.cp{background:#fdd}</style></head><body>"
             f"<h1>Performance history</h1><p>{len(order)} commits (first-parent), anchor <code>{anchor[:10]}</code>,"
             f" {clock} time; store <code>{html.escape(str(store.dir))}</code>. Change points: PELT + permutation "
-            f"test (min segment {s.min_size}, alpha {s.alpha:g}).</p>"
-            f"<pre>{html.escape(table)}</pre>" + "\n".join(sections) + "</body></html>")
+            f"test (min segment {s.min_size}, alpha {s.alpha:g}); alarms after the last accepted change. Commits "
+            "marked [today's worker] predate the A/B worker and were run by today's on their own code.</p>"
+            + frame.to_html(index=False, border=0) + "\n".join(sections) + "</body></html>")
     return page, table
-
-
-def _mark(c: det.ChangePoint | None, s: det.DetectSettings) -> str:
-    if c is None:
-        return ""
-    return f"x{c.step:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}] p={c.pvalue:.2g}" + (" regression" if c.regression(s)
-                                                                                  else "")
 
 
 def write(path: Path, text: str) -> Path:

@@ -14,21 +14,22 @@ SCENARIO = "history"
 RATIO, SKIP, ACCEPT = "history_ratio", "history_skip", "history_accept"
 POINT_COLUMNS = ["run_id", "time", "fingerprint", "anchor", "commit", "subject", "entry", "clock", "ratio",
                  "log_ratio", "ci_low", "ci_high", "n", "blocks", "base_median_s", "head_median_s", "source",
-                 "ab_run_id"]
+                 "ab_run_id", "worker"]
 
 
 def ratio_record(*, meta: dict, anchor: str, commit: str, subject: str, entry: str, clock: str, blocks,
                  base_median_s: float | None, head_median_s: float | None, source: str, ab_run_id: str,
-                 run_id: str | None = None) -> dict:
+                 run_id: str | None = None, worker: str = "") -> dict:
     """Return one ``history_ratio`` record: the commit's median ratio to the anchor (exp of the median block
-    log-ratio), its bootstrap CI, and the block log-ratios as samples."""
+    log-ratio), its bootstrap CI, the block log-ratios as samples, and the module of the worker that ran the commit
+    (``pgan_harness_today_worker``: today's, on a commit older than the worker)."""
     blocks = [float(b) for b in blocks]
     ratio, lo, hi = (math.exp(v) for v in bootstrap_median_ci(blocks)) if len(blocks) >= 2 else (math.nan,) * 3
     return make_record(run_id=run_id or new_run_id(), scenario=SCENARIO, metric=RATIO, unit="commit/anchor",
                        value=ratio, samples=blocks, ci=None if math.isnan(lo) else (lo, hi), meta=meta,
                        labels={"anchor": anchor, "commit": commit, "subject": subject, "entry": entry,
                                "clock": clock, "base_median_s": base_median_s, "head_median_s": head_median_s,
-                               "source": source, "ab_run_id": ab_run_id})
+                               "source": source, "ab_run_id": ab_run_id, "worker": worker})
 
 
 def skip_record(*, meta: dict, anchor: str, commit: str, subject: str, reason: str) -> dict:
@@ -83,7 +84,8 @@ class HistoryStore:
                          "log_ratio": float(np.median(blocks)) if blocks else math.nan,
                          "ci_low": ci[0], "ci_high": ci[1], "n": len(blocks), "blocks": blocks,
                          "base_median_s": lab.get("base_median_s"), "head_median_s": lab.get("head_median_s"),
-                         "source": lab.get("source"), "ab_run_id": lab.get("ab_run_id")})
+                         "source": lab.get("source"), "ab_run_id": lab.get("ab_run_id"),
+                         "worker": lab.get("worker", "")})
         return pd.DataFrame(rows, columns=POINT_COLUMNS)
 
     def samples(self) -> pd.DataFrame:

@@ -173,8 +173,23 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
         table.to_csv(tmp, index=False)
 
 
-def write_report(records: list[dict], out: str | Path, baseline: dict | None = None) -> Path:
-    """Write report.md, CSV/JSON of the data and the PNG plots to ``out``; return the report path."""
+HISTORY_NOTE = "no performance history (`pgan-harness history run`; `report --history DIR`)"
+
+
+def _section_history(trend: pd.DataFrame) -> Section:
+    body = ("`pgan-harness history`: each commit's step time as a ratio to its anchor, measured in the same duet "
+            "A/B run, along the first-parent line; per anchor and entry (CPU time) the segments PELT finds, each as "
+            "mean ratio (first..last commit, commits), the cumulative change (last segment / first), the change "
+            "points (step, 95% CI, permutation p; 'regression' when significant and beyond detect's minimum step) "
+            "and the alarms (regression or creep after the last accepted change).\n\n")
+    return Section("Performance history", body + trend.to_markdown(index=False, disable_numparse=True),
+                   {"history_trend": trend})
+
+
+def write_report(records: list[dict], out: str | Path, baseline: dict | None = None,
+                 trend: pd.DataFrame | None = None) -> Path:
+    """Write report.md, CSV/JSON of the data and the PNG plots to ``out``; return the report path. ``trend`` is
+    the history's trend table (``harness.history.trend.table``), its section omitted when None or empty."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     df = records_frame(records)
@@ -188,6 +203,12 @@ def write_report(records: list[dict], out: str | Path, baseline: dict | None = N
         if section is None:
             parts += [f"*{note}: section omitted.*", ""]
             continue
+        parts += [f"## {section.title}", "", section.body, ""]
+        tables.update(section.tables)
+    if trend is None or trend.empty:
+        parts += [f"*{HISTORY_NOTE}: section omitted.*", ""]
+    else:
+        section = _section_history(trend)
         parts += [f"## {section.title}", "", section.body, ""]
         tables.update(section.tables)
     for name, table in tables.items():
