@@ -8,21 +8,38 @@ import threading
 EXIT_INTERRUPTED = 130
 
 
+_received: list[int] = []  # signals seen inside terminate_as_interrupt, kept in case a native call swallowed the raise
+
+
 def _raise_interrupt(signum, _frame):
+    _received.append(signum)
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 @contextlib.contextmanager
 def terminate_as_interrupt():
-    """Within this block SIGTERM raises KeyboardInterrupt (main thread only; elsewhere a no-op)."""
+    """Within this block SIGINT and SIGTERM raise KeyboardInterrupt (main thread only; elsewhere a no-op).
+
+    A handler runs wherever the interpreter next checks for signals, which can be inside a native call that
+    turns the exception into its own error and drops it; ``raise_if_interrupted`` at a loop boundary raises it
+    again so the signal is not lost.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    _received.clear()
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if a signal reached terminate_as_interrupt's handler but its raise was swallowed."""
+    if _received:
+        raise KeyboardInterrupt(f"signal {signal.Signals(_received[0]).name}")
 
 
 @contextlib.contextmanager

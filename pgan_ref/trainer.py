@@ -13,6 +13,7 @@ import numpy as np
 from . import checkpoints as ckpt
 from .data import DataError, first_readable, list_images, samples_per_rank
 from .errors import CheckpointError
+from .interrupt import raise_if_interrupted
 from .scale_step import build_scale, grow, grow_drawn, noise_source
 from .schedule import iterations
 from .train_log import TrainLog, monitor_line, step_line
@@ -139,6 +140,7 @@ class Trainer:
         window = []
         try:
             for i in range(start_i, n):
+                raise_if_interrupted()
                 t0 = time.perf_counter()
                 real = next(st.batches)
                 t1 = time.perf_counter()

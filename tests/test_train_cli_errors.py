@@ -182,3 +182,20 @@ def test_interrupt_says_where_it_resumes_and_exits_130(images, tmp_path, sig):
     assert err.strip().splitlines()[-1] == f"interrupted: the same command resumes from the newest checkpoint " \
                                            f"set ({newest})"
     assert not list((ck / "4").glob(".tmp-*"))  # a save under way was completed, not torn
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_whose_raise_a_native_call_swallowed_is_raised_again_at_the_next_step(sig):
+    from pgan_ref.interrupt import raise_if_interrupted, terminate_as_interrupt
+
+    with terminate_as_interrupt():
+        raise_if_interrupted()  # nothing received yet: no raise
+        try:  # a native call that checks signals, turns the KeyboardInterrupt into its own error and drops it
+            os.kill(os.getpid(), sig)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        with pytest.raises(KeyboardInterrupt, match=sig.name):
+            raise_if_interrupted()
+    with terminate_as_interrupt():  # a new block starts with nothing received
+        raise_if_interrupted()
