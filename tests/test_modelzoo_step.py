@@ -201,7 +201,9 @@ def test_b9_host_ema_is_seen_by_graphs_compiled_afterwards(both_structures):
     z = Tensor(np.random.default_rng(3).standard_normal((4, 8)).astype(np.float32))
     alpha = Tensor(np.float32(0.5))
     outs = [_compiled_forward(st.nets.avg_g)(z, alpha).asnumpy() for st in (fused, three)]
-    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-6)
+    # atol 1e-5: the two structures round differently (in-graph vs host EMA); since the pixel norm became
+    # x * rsqrt one element of 768 differs by 2.7e-6 (outputs ~1); the untouched weights differ by far more.
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5)
     untouched = grow(tiny_cfg(), 1, None, 0)[2](z, alpha).asnumpy()
     assert np.abs(outs[1] - untouched).max() > 0  # and they are not the initial weights
 
