@@ -54,8 +54,14 @@ def leaky_relu(x, slope: float = 0.2):
 
 
 def pixel_norm(x, eps: float = 1e-8):
-    """Return ``x / sqrt(mean(x^2 over channels) + eps)`` (axis 1 of NCHW or NC)."""
-    return x / ops.sqrt(ops.mean(x * x, axis=1, keep_dims=True) + eps)
+    """Return ``x * rsqrt(mean(x^2 over channels) + eps)`` (axis 1 of NCHW or NC).
+
+    Written as both references write it (the ModelZoo's ``NormalizationLayer``, pytorch_GAN_zoo's
+    ``.rsqrt()``): ``x / sqrt(...)`` is the same function but rounds differently in the last bit, and the
+    ModelZoo's float16 pooling in D (D9) amplifies such a last-bit difference in G's output into
+    gradients that differ by several percent from 32 px up.
+    """
+    return x * ops.rsqrt(ops.mean(x * x, axis=1, keep_dims=True) + eps)
 
 
 def upscale2x(x):

@@ -23,9 +23,12 @@ TINY = {"scales": [4, 8], "depth": [8, 8], "num_batch": [3, 3], "alpha_jumps": [
 # (loss_d, loss_g, gp, drift) per step as float.hex, then sha256 of G, D, AvG parameter bytes after both steps.
 # The sha256 was re-pinned when EqualizedLinear moved to MatMul(transpose_b=True): losses stayed bit-identical,
 # one parameter (G.format.weight) differs by 5.5e-10 relative (GEMM rounding in its gradient).
-GOLDEN = [["0x1.14c3ec0000000p+4", "-0x1.4dbf4c0000000p-3", "0x1.095ef20000000p+4", "0x1.7f6e5a0000000p-13"],
-          ["0x1.c6bf240000000p+3", "0x1.8afd900000000p-6", "0x1.aaff020000000p+3", "0x1.20f8560000000p-13"]]
-GOLDEN_SHA = "b178af30f06c6591f36f8105e4ab975a6d25ee028c9d0f70e5e99e98e4944aac"
+# Re-pinned again when the pixel norm became ``x * rsqrt`` (as the ModelZoo and pytorch_GAN_zoo write it):
+# loss_d, gp and step 1's drift stayed bit-identical; loss_g moved by 7.3e-7 / 1.4e-5 relative (last bits of G),
+# step 2's drift by 3.2e-7; 26 of 38 parameters differ, by at most 1.5e-6 relative (G.format.bias).
+GOLDEN = [["0x1.14c3ec0000000p+4", "-0x1.4dbf5c0000000p-3", "0x1.095ef20000000p+4", "0x1.7f6e5a0000000p-13"],
+          ["0x1.c6bf240000000p+3", "0x1.8afef00000000p-6", "0x1.aaff020000000p+3", "0x1.20f85c0000000p-13"]]
+GOLDEN_SHA = "15d6ce930a91d42098a3eecbf2968324d25f71061da0d5f5804dc5cb39d92c6a"
 
 
 def tiny_cfg(**over):
@@ -198,7 +201,9 @@ def test_b9_host_ema_is_seen_by_graphs_compiled_afterwards(both_structures):
     z = Tensor(np.random.default_rng(3).standard_normal((4, 8)).astype(np.float32))
     alpha = Tensor(np.float32(0.5))
     outs = [_compiled_forward(st.nets.avg_g)(z, alpha).asnumpy() for st in (fused, three)]
-    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-6)
+    # atol 1e-5: the two structures round differently (in-graph vs host EMA); since the pixel norm became
+    # x * rsqrt one element of 768 differs by 2.7e-6 (outputs ~1); the untouched weights differ by far more.
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5)
     untouched = grow(tiny_cfg(), 1, None, 0)[2](z, alpha).asnumpy()
     assert np.abs(outs[1] - untouched).max() > 0  # and they are not the initial weights
 
