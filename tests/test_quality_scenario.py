@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.errors import BadInput
 from harness.quality import ms_ssim
 from harness.quality.evaluate import applicable, parse_metrics
 from harness.scenarios import registry
@@ -35,10 +36,14 @@ def run(root, **sets):
     return ctx
 
 
-def test_every_snapshot_recorded_once_and_resumed(run_dir):
+def test_every_snapshot_recorded_once_and_resumed(run_dir, capsys):
     ctx = run(run_dir)
     recs = ctx.store.read()
-    # The 8 px snapshot has no applicable metric (SWD and MS-SSIM need 16 px); each 16 px snapshot gives 3 records.
+    # The 8 px snapshot has no applicable metric (SWD and MS-SSIM need 16 px), which is said; each 16 px snapshot
+    # gives 3 records.
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == [f"warning: {run_dir / 'ckpt' / '8' / 'AvG_16.ckpt'}: swd, ms_ssim not measured "
+                      "(needs images of at least 16 px)"]
     assert sorted((r["labels"]["iteration"], r["metric"]) for r in recs) == [
         (i, m) for i in (8, 16) for m in ("ms_ssim_fake", "ms_ssim_real", "swd")]
     seen = {r["labels"]["iteration"]: r["labels"]["images_seen"] for r in recs}
@@ -67,6 +72,19 @@ def test_metric_list_and_applicability():
     with pytest.raises(ValueError, match="subset of fid,kid,swd,ms_ssim,prdc"):
         parse_metrics("fid,is")
     assert applicable(("fid", "swd", "ms_ssim", "prdc"), 8) == ("fid", "prdc")
+
+
+def test_metrics_that_apply_to_no_snapshot_are_a_usage_error(run_dir):
+    with pytest.raises(BadInput, match=r"^--set metrics=swd,ms_ssim: none applies to the snapshot\(s\) given \(8 px\);"):
+        run(run_dir, checkpoints=str(run_dir / "ckpt" / "8" / "AvG_*.ckpt"))
+
+
+@pytest.mark.parametrize("key, value, accepted", [("n", "0", "an integer >= 2"), ("n", "1", "an integer >= 2"),
+                                                  ("latent_seed", "-1", "an integer >= 0"),
+                                                  ("train_devices", "0", "an integer >= 1")])
+def test_numeric_options_are_range_checked(run_dir, key, value, accepted):
+    with pytest.raises(BadInput, match=f"^--set {key}='{value}': expected {accepted}$"):
+        run(run_dir, **{key: value})
 
 
 def test_no_snapshot_is_a_usage_error(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from pgan_ref.data import list_images, load_rgb, preprocess as training_view
 from pgan_ref.generator_io import build_generator, resolve_architecture, to_uint8
 from pgan_ref.schedule import schedule_summary
 
+from harness.errors import BadInput
 from harness.scenarios.api import Option, ScenarioResult, scenario
 from harness.scenarios.common import DATA_OPTIONS, data_folder, generated_images, resolve_config, sampling_protocol
 
@@ -24,12 +26,12 @@ OPTIONS = (Option("checkpoint", "one AvG checkpoint (or use checkpoints)"),
            Option("checkpoints", "glob of AvG snapshots, e.g. 'ckpt/*/AvG_*.ckpt': one record per snapshot and metric"),
            Option("metrics", "comma-separated subset of fid,kid,swd,ms_ssim,prdc", "fid,kid,swd,ms_ssim,prdc", str),
            Option("real", "real image folder (default: the training images, --set data or synthetic)"),
-           Option("n", "generated images, and real images used (MS-SSIM: n/2 pairs of each)", 256, int),
+           Option("n", "generated images, and real images used (MS-SSIM: n/2 pairs of each)", 256, int, minimum=2),
            Option("preprocess", "FID preprocessing: pytorch-fid | clean | tf1", "pytorch-fid", str),
            Option("latent_seed", "seed of the latents, SWD and KID draws; fixed (not the run seed) so a resumed "
-                  "evaluation keeps one protocol", 0, int),
+                  "evaluation keeps one protocol", 0, int, minimum=0),
            Option("train_devices", "devices the snapshots were trained on (images seen = it x batch x devices)", 1,
-                  int),
+                  int, minimum=1),
            *DATA_OPTIONS)
 METRIC_RECORDS = {"fid": ("fid",), "kid": ("kid",), "swd": ("swd",), "ms_ssim": ("ms_ssim_fake", "ms_ssim_real"),
                   "prdc": ("precision", "recall", "density", "coverage")}
@@ -97,6 +99,20 @@ def snapshot_records(ctx, res: dict, labels: dict, params: dict) -> list[dict]:
     return recs
 
 
+def unmeasured(paths: list[Path], metrics: tuple[str, ...], cfg) -> dict[Path, tuple[str, ...]]:
+    """Return, per snapshot, the asked ``metrics`` that do not apply at its resolution (SWD, MS-SSIM below 16 px);
+    raise BadInput when no snapshot has any metric left to measure."""
+    from harness.quality.evaluate import applicable
+
+    scales = {p: resolve_architecture(p, cfg=cfg).resolution for p in paths}
+    left_out = {p: tuple(m for m in metrics if m not in applicable(metrics, s)) for p, s in scales.items()}
+    if all(len(out) == len(metrics) for out in left_out.values()):
+        raise BadInput(f"--set metrics={','.join(metrics)}: none applies to the snapshot(s) given "
+                       f"({', '.join(sorted({f'{s} px' for s in scales.values()}))}); SWD and MS-SSIM need "
+                       f"images of at least 16 px; add fid, kid or prdc")
+    return {p: out for p, out in left_out.items() if out}
+
+
 def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | frozenset = frozenset()) -> list[dict]:
     """Return one snapshot's records: its metrics that apply at its scale, unless all are already ``finished``."""
     from pgan_ref.fileio import sha256_file
@@ -128,8 +144,11 @@ def run(ctx) -> ScenarioResult:
 
     ctx, cfg = resolve_config(ctx)
     opts = ctx.options()
-    parse_metrics(opts["metrics"])  # a bad list fails before any snapshot is read
+    metrics = parse_metrics(opts["metrics"])  # a bad list fails before any snapshot is read
     paths = snapshots(opts)
+    for path, left_out in unmeasured(paths, metrics, cfg).items():
+        print(f"warning: {path}: {', '.join(left_out)} not measured (needs images of at least 16 px)",
+              file=sys.stderr)
     folder = opts["real"] or data_folder(ctx)
     finished = done_keys(ctx)
     for path in paths:
