@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -62,19 +63,29 @@ def generator_from_args(args):
                            lrelu_torgb=None if cfg else args.variant == "modelzoo")
 
 
-def load_generator(args, counts: tuple[str, ...] = (), output: str | Path | None = None):
+def check_ranges(args, bounds: dict[str, tuple[float, float | None]]) -> None:
+    """Raise ConfigError naming the first option of ``bounds`` (name -> (least, greatest or None)) whose value is
+    out of its range or not finite, and the range accepted; ``--device_id`` must be >= 0 wherever it is given."""
+    for name, (least, greatest) in {**bounds, "device_id": (0, None)}.items():
+        value = getattr(args, name, None)
+        if value is None or (math.isfinite(value) and value >= least and (greatest is None or value <= greatest)):
+            continue
+        kind = "an integer" if isinstance(value, int) else "a number"
+        accepted = f"{kind} >= {least:g}" if greatest is None else f"{kind} in [{least:g}, {greatest:g}]"
+        raise ConfigError(f"--{name} {value} is not accepted: expected {accepted}")
+
+
+def load_generator(args, bounds: dict[str, tuple[float, float | None]], output: str | Path | None = None):
     """Return the generator of ``generator_from_args``, or None after printing what was wrong.
 
-    ``counts`` names integer options that must be at least 1 and ``output`` is the file the CLI will write;
-    a bad count, an output that cannot be created, a bad config or an unusable checkpoint is reported
-    on stderr in one line (the CLIs then exit 2), before the checkpoint is loaded.
+    ``bounds`` gives the numeric options' accepted ranges (``check_ranges``) and ``output`` the file the CLI will
+    write; a value out of range, an output that cannot be created, a bad config or an unusable checkpoint is
+    reported on stderr in one line (the CLIs then exit 2), before the checkpoint is loaded.
     """
     from .errors import CheckpointError
 
     try:
-        for name in counts:
-            if getattr(args, name) < 1:
-                raise ConfigError(f"--{name} {getattr(args, name)} is not accepted: expected an integer >= 1")
+        check_ranges(args, bounds)
         problem = unwritable_reason(output) if output is not None else None
         if problem:
             raise ConfigError(f"cannot write {output}: {problem}: choose another --output_dir / --file_name")

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Export the generator; return 0 on success, 2 on a configuration or checkpoint error."""
     args = build_parser().parse_args(argv)
     name = args.file_name[:-len(".mindir")] if args.file_name.lower().endswith(".mindir") else args.file_name
-    g = load_generator(args, ("batch_size",), output=Path(name + ".mindir"))
+    g = load_generator(args, {"batch_size": (1, None)}, output=Path(name + ".mindir"))
     if g is None:
         return 2
     from .generator_io import export_mindir

@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 
-from .cli_common import add_config_args, config_from_args
+from .cli_common import add_config_args, check_ranges, config_from_args
 from .config import ConfigError
 from .data import DataError
 from .errors import CheckpointError
@@ -43,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.stop_after is not None and args.stop_after < 1:
-            raise ConfigError(f"--stop_after {args.stop_after} is not accepted: expected an integer >= 1 "
-                              "(iterations before stopping)")
+        check_ranges(args, {"stop_after": (1, None)})
         cfg = config_from_args(args)
         if args.seed is not None:
             cfg.seed = args.seed

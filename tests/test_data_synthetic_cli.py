@@ -38,3 +38,10 @@ def test_corrupt_manifest_is_one_line(tmp_path):
     proc = synthetic_cli(str(tmp_path), "--n", "2", "--size", "32x40")
     assert_one_line(proc, f"{manifest} is corrupt")
     assert all(p.is_file() for p in written)
+
+
+def test_bad_count_or_seed_is_one_line_before_anything_is_written(tmp_path):
+    for option, value, accepted in (("--n", "0", "an integer >= 1"), ("--seed", "-1", "an integer >= 0")):
+        proc = synthetic_cli(str(tmp_path / "out"), option, value)
+        assert_one_line(proc, f"argument {option}: expected {accepted}, got '{value}'")
+    assert list(tmp_path.iterdir()) == []

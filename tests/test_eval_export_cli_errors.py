@@ -26,14 +26,16 @@ def cli(module: str, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
-@pytest.mark.parametrize("module, option, value", [
-    ("eval", "--nrow", "0"), ("eval", "--batch_size", "-4"), ("eval", "--n_images", "0"),
-    ("export", "--batch_size", "-1"),
+@pytest.mark.parametrize("module, option, value, accepted", [
+    ("eval", "--nrow", "0", "an integer >= 1"), ("eval", "--batch_size", "-4", "an integer >= 1"),
+    ("eval", "--n_images", "0", "an integer >= 1"), ("export", "--batch_size", "-1", "an integer >= 1"),
+    ("eval", "--seed", "-1", "an integer >= 0"), ("eval", "--alpha", "1.5", "a number in [0, 1]"),
+    ("eval", "--alpha", "nan", "a number in [0, 1]"), ("export", "--device_id", "-1", "an integer >= 0"),
 ])
-def test_bad_count_is_one_line(avg_ckpt, tmp_path, module, option, value):
+def test_bad_number_is_one_line(avg_ckpt, tmp_path, module, option, value, accepted):
     out = ["--output_dir", str(tmp_path)] if module == "eval" else ["--file_name", str(tmp_path / "G")]
     proc = cli(module, "--checkpoint_g", str(avg_ckpt), option, value, *out)
-    assert_one_line(proc, f"error: {option} {value} is not accepted: expected an integer >= 1")
+    assert_one_line(proc, f"error: {option} {value} is not accepted: expected {accepted}")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -68,6 +68,7 @@ def test_non_utf8_yaml_is_refused(images, tmp_path):
 @pytest.mark.parametrize("option, fragments", [
     (("--stop_after", "0"), ("--stop_after 0", "integer >= 1")),
     (("--seed", "-3"), ("'seed' = -3", "integer >= 0")),
+    (("--device_id", "-1"), ("--device_id -1 is not accepted", "an integer >= 0")),
 ])
 def test_bad_option_is_one_line_and_exit_2(images, option, fragments):
     assert_one_line(train_cli("--train_data_path", str(images), *option), *fragments)

@@ -5,6 +5,8 @@ import argparse
 import sys
 
 from pgan_ref.data import DataError
+
+from harness.errors import at_least
 from pgan_ref.synthetic import FORMATS, write_synthetic
 
 
@@ -41,8 +43,8 @@ def register(subparsers) -> None:
         description="Write N seeded face-like images to DIR/img_align_celeba/ (same bytes for the same "
                     "seed; a complete folder with the same options is left untouched).")
     parser.add_argument("dir", metavar="DIR", help="folder to create; img_align_celeba/ is made inside it")
-    parser.add_argument("--n", type=int, default=64, help="number of images (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--n", type=at_least(1), default=64, help="number of images, >= 1 (default: %(default)s)")
+    parser.add_argument("--seed", type=at_least(0), default=0, help="random seed, >= 0 (default: %(default)s)")
     parser.add_argument("--size", type=parse_size, default=(178, 218),
                         help="image size WIDTHxHEIGHT (default: 178x218, as CelebA Align&Cropped)")
     parser.add_argument("--format", choices=sorted(FORMATS), default="jpg",
