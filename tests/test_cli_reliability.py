@@ -42,6 +42,14 @@ def test_out_that_is_a_file_is_bad_input(tmp_path, a_file):
         assert a_file.read_text() == "my notes\n" and "appended" not in r.stdout
 
 
+def test_bench_smoke_with_other_scenarios_is_bad_input(tmp_path):
+    """--smoke times step-time only: asking it for other scenarios is one line, exit 2, nothing run or written."""
+    r = harness("bench", "--smoke", "--scenarios", "fid", "--out", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    assert one_line_error(r.stderr) == "error: --smoke runs the step-time benchmarks only; drop --scenarios fid or --smoke"
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_log_is_one_error_line_and_nothing_is_written(tmp_path):
     """Item 4: a missing log (alone, or after a good one) is one error line, exit 2; no records file, no claim."""
     good, out = tmp_path / "train.log", tmp_path / "out"

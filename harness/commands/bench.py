@@ -49,7 +49,12 @@ def main(args) -> int:
     from harness.scenarios.registry import SCENARIOS
 
     if args.smoke:
-        args.scenarios, args.rounds, args.min_time = "step-time", SMOKE_ROUNDS, SMOKE_MIN_TIME
+        if args.scenarios not in (None, "step-time"):
+            print(f"error: --smoke runs the step-time benchmarks only; drop --scenarios {args.scenarios} or --smoke",
+                  file=sys.stderr)
+            return 2
+        args.scenarios = "step-time"
+        args.rounds, args.min_time = max(args.rounds, SMOKE_ROUNDS), max(args.min_time, SMOKE_MIN_TIME)
         args.no_full_width = True
     chosen = [s.strip() for s in (args.scenarios or ",".join(SCENARIOS)).split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SCENARIOS]
