@@ -48,3 +48,17 @@ def flat_step_api():
         return folder
 
     return write
+
+
+@pytest.fixture()
+def usage_error(capsys):
+    """Return ``check(code, message, exit_code=2)``: asserts a CLI call returned ``exit_code`` and printed exactly one
+    stderr line, ``error: ...`` containing ``message``; returns that line."""
+
+    def check(code: int, message: str, exit_code: int = 2) -> str:
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == exit_code, err
+        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+        return err[0]
+
+    return check

@@ -91,6 +91,8 @@ def timed_scales(cfg, wanted: list[int] | None) -> set[int]:
                        f"{name}: {i.help}" for name, i in IMPLS.items()), OURS, choices=tuple(IMPLS)),
                    Option("modelzoo_dir", "the ModelZoo PGAN checkout --impl modelzoo-code imports (research/cv/PGAN "
                                           "of mindspore-ai/models, or the repository's root)"),
+                   Option("pgz_dir", "the pytorch_GAN_zoo checkout --impl pytorch-gan-zoo imports (the root of "
+                                     "facebookresearch/pytorch_GAN_zoo; needs torch)"),
                    Option("iters", "least timed iterations per scale and phase", 10, int, minimum=1),
                    Option("min_time_s", "least timed seconds per scale and phase (fast steps get more samples)",
                           0.0, float, minimum=0),
