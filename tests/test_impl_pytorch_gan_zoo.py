@@ -36,23 +36,13 @@ def run(tmp_path_factory):
     return result, threads
 
 
-def test_records_carry_the_implementation_shims_and_checkout(run):
+def test_records_carry_the_implementation_shims_and_checkout(run, impl_step_records):
     result, _ = run
-    records = result.records
-    steps = {(r["labels"]["scale"], r["labels"]["phase"]): r for r in records if r["metric"] == "step_time"}
-    assert sorted(steps) == [(4, "stable"), (8, "fade"), (8, "stable")]
-    for r in steps.values():
-        lab = r["labels"]
-        assert lab["impl"] == "pytorch-gan-zoo" and lab["structure"] == "pgz-optimize"
-        assert lab["shims"] == [BETAS_SHIM, ALPHA_SHIM]
-        assert lab["checkout_sha256"] == pgz.checkout_sha256(STANDIN.resolve())
-        assert lab["latent"] == 8 and lab["torch"] == torch.__version__ and lab["torch_threads"] >= 1
-        assert len(r["samples"]) >= 2 and r["value"] > 0
-    assert [steps[k]["labels"]["batch_size"] for k in sorted(steps)] == [4, 2, 2]  # batch_size_list, per scale
+    steps = impl_step_records(result.records, {
+        "impl": "pytorch-gan-zoo", "structure": "pgz-optimize", "shims": [BETAS_SHIM, ALPHA_SHIM],
+        "checkout_sha256": pgz.checkout_sha256(STANDIN.resolve()), "latent": 8, "torch": torch.__version__})
+    assert all(r["labels"]["torch_threads"] >= 1 for r in steps.values())
     assert steps[8, "fade"]["labels"]["alpha"] == 0.5 and steps[8, "stable"]["labels"]["alpha"] == 0.0
-    compiles = [r for r in records if r["metric"] == "compile_time"]
-    assert [(r["labels"]["scale"], r["labels"]["impl"]) for r in compiles] == [(4, "pytorch-gan-zoo"),
-                                                                               (8, "pytorch-gan-zoo")]
     assert np.isfinite(result.checksum) and result.checksum != 0
 
 
