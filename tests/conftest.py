@@ -48,3 +48,37 @@ def flat_step_api():
         return folder
 
     return write
+
+
+@pytest.fixture()
+def usage_error(capsys):
+    """Return ``check(code, message, exit_code=2)``: asserts a CLI call returned ``exit_code`` and printed exactly one
+    stderr line, ``error: ...`` containing ``message``; returns that line."""
+
+    def check(code: int, message: str, exit_code: int = 2) -> str:
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == exit_code, err
+        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+        return err[0]
+
+    return check
+
+
+@pytest.fixture()
+def impl_step_records():
+    """Return ``check(records, expected_labels)``: asserts a tiny two-scale ``step-time --impl`` run (4 px stable, 8 px
+    fade and stable, batch_size_list [4, 2]) timed every phase with ``expected_labels``, each scale compiled once
+    under the same ``impl``; returns the step-time records by (scale, phase)."""
+
+    def check(records: list[dict], expected: dict) -> dict:
+        steps = {(r["labels"]["scale"], r["labels"]["phase"]): r for r in records if r["metric"] == "step_time"}
+        assert sorted(steps) == [(4, "stable"), (8, "fade"), (8, "stable")]
+        for r in steps.values():
+            assert {k: r["labels"].get(k) for k in expected} == expected
+            assert len(r["samples"]) >= 2 and r["value"] > 0
+        assert [steps[k]["labels"]["batch_size"] for k in sorted(steps)] == [4, 2, 2]  # batch_size_list, per scale
+        compiles = [(r["labels"]["scale"], r["labels"]["impl"]) for r in records if r["metric"] == "compile_time"]
+        assert compiles == [(4, expected["impl"]), (8, expected["impl"])]
+        return steps
+
+    return check

@@ -257,12 +257,10 @@ def test_detect_exits_1_on_a_regression_until_it_is_accepted_and_the_page_shows_
     (["history", "detect", "HEAD", "--history", "empty-dir"], "history run"),
     (["bisect", "--good", "nosuch", "--bad", "HEAD"], "nosuch"),
 ])
-def test_bad_input_is_one_line_and_exit_2(repo, capsys, args, named):
+def test_bad_input_is_one_line_and_exit_2(repo, usage_error, args, named):
     from harness.cli import main
 
-    assert main(args) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and named in err[0]
+    usage_error(main(args), named)
 
 
 def test_self_test_on_real_aa_noise_meets_the_goals():

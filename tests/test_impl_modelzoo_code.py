@@ -29,22 +29,13 @@ def run(tmp_path_factory):
     return records, original, mode
 
 
-def test_records_carry_the_implementation_shims_and_checkout(run):
+def test_records_carry_the_implementation_shims_and_checkout(run, impl_step_records):
     records, *_ = run
-    steps = {(r["labels"]["scale"], r["labels"]["phase"]): r for r in records if r["metric"] == "step_time"}
-    assert sorted(steps) == [(4, "stable"), (8, "fade"), (8, "stable")]
-    for r in steps.values():
-        lab = r["labels"]
-        assert lab["impl"] == "modelzoo-code" and lab["structure"] == "modelzoo-3graph"
-        assert lab["shims"] == [OVERFLOW_SHIM, POOL_SHIM]
-        assert lab["checkout_sha256"] == modelzoo_code.checkout_sha256(STANDIN.resolve())
-        assert lab["latent"] == 8  # read from the checkout's own build_noise_data, not the harness config (16)
-        assert len(r["samples"]) >= 2 and r["value"] > 0
+    steps = impl_step_records(records, {
+        "impl": "modelzoo-code", "structure": "modelzoo-3graph", "shims": [OVERFLOW_SHIM, POOL_SHIM],
+        "checkout_sha256": modelzoo_code.checkout_sha256(STANDIN.resolve()),
+        "latent": 8})  # read from the checkout's own build_noise_data, not the harness config (16)
     assert (steps[4, "stable"]["labels"]["lr_d"], steps[8, "stable"]["labels"]["lr_d"]) == (0.001, 0.002)  # lr_list
-    assert [steps[k]["labels"]["batch_size"] for k in sorted(steps)] == [4, 2, 2]  # batch_size_list, per scale
-    compiles = [r for r in records if r["metric"] == "compile_time"]
-    assert [(r["labels"]["scale"], r["labels"]["impl"]) for r in compiles] == [(4, "modelzoo-code"),
-                                                                               (8, "modelzoo-code")]
     assert {r["labels"]["scale"] for r in records if r["metric"] == "host_ema_time"} == {4, 8}
 
 
@@ -91,13 +82,11 @@ def test_without_the_overflow_shim_the_checkout_does_not_run_on_cpu(tmp_path, mo
     (["--impl", "modelzoo-code", "--set", f"modelzoo_dir={STANDIN}", "--devices", "2"],
      "--impl modelzoo-code runs on one device; drop --devices 2"),
 ])
-def test_bad_checkout_is_one_line_and_exit_2(sets, message, tmp_path, capsys):
-    assert main(["run", "step-time", "--out", str(tmp_path), *sets]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+def test_bad_checkout_is_one_line_and_exit_2(sets, message, tmp_path, usage_error):
+    usage_error(main(["run", "step-time", "--out", str(tmp_path), *sets]), message)
     assert not (tmp_path / "records.jsonl").exists()
 
 
-def test_impl_on_a_scenario_without_implementations_is_exit_2(tmp_path, capsys):
-    assert main(["run", "mindir-latency", "--impl", "modelzoo-code", "--out", str(tmp_path)]) == 2
-    assert "only step-time takes --impl" in capsys.readouterr().err
+def test_impl_on_a_scenario_without_implementations_is_exit_2(tmp_path, usage_error):
+    usage_error(main(["run", "mindir-latency", "--impl", "modelzoo-code", "--out", str(tmp_path)]),
+                "only step-time takes --impl")

@@ -64,9 +64,30 @@ def test_impl_table_puts_the_modelzoo_code_beside_both_structures_with_ratios_to
     assert (row.scale, row.phase, row.batch) == (8, "stable", 16)
     # medians of the samples pooled over runs: [1.0, 1.2, 1.1, 0.9] -> 1.05; [1.5, 1.5, 1.6, 1.4] -> 1.5; 0.8
     assert (row["pgan_ref fused (s)"], row["pgan_ref 3-graph (s)"], row["ModelZoo code (s)"]) == (1.05, 1.5, 0.8)
-    assert row["fused / ModelZoo"] == 1.05 / 0.8 and row["3-graph / ModelZoo"] == 1.5 / 0.8
-    assert row["runs (fused, 3-graph, ModelZoo)"] == "2, 2, 2" and row["card per-step claim"] == "1.1 s/step"
+    assert row.ref == "ModelZoo code" and np.isnan(row["pytorch_GAN_zoo (s)"])
+    assert row["pgan_ref fused / ref"] == 1.05 / 0.8 and row["pgan_ref 3-graph / ref"] == 1.5 / 0.8
+    assert row["runs (fused, 3-graph, ModelZoo, pgz)"] == "2, 2, 2, 0" and row["card per-step claim"] == "1.1 s/step"
     assert impl_table(records_frame(structure_records()), CLAIMS).empty  # no ModelZoo-code records
+
+
+def pgz_records(run="r5"):
+    base = {"scale": 8, "phase": "stable", "batch_size": 16, "devices": 1, "iterations": 100}
+    return [rec("step_time", "s", [0.4, 0.6], {**base, "structure": "pgz-optimize", "impl": "pytorch-gan-zoo",
+                                                "shims": ["betas", "alpha"]}, run=run),
+            rec("step_time", "s", [0.2], {**base, "scale": 4, "structure": "pgz-optimize",
+                                          "impl": "pytorch-gan-zoo"}, run=run)]
+
+
+def test_impl_table_takes_pytorch_gan_zoo_as_the_reference_where_the_modelzoo_code_was_not_timed():
+    table = impl_table(records_frame(impl_records() + pgz_records()), CLAIMS).set_index("scale")
+    assert sorted(table.index) == [4, 8]  # 4 px now has a reference: pytorch_GAN_zoo
+    eight, four = table.loc[8], table.loc[4]
+    assert eight.ref == "ModelZoo code" and eight["pytorch_GAN_zoo (s)"] == 0.5
+    assert eight["pytorch_GAN_zoo / ref"] == 0.5 / 0.8 and eight["pgan_ref fused / ref"] == 1.05 / 0.8
+    assert four.ref == "pytorch_GAN_zoo" and np.isnan(four["ModelZoo code (s)"])
+    assert four["pgan_ref fused / ref"] == 0.3 / 0.2 and four["pytorch_GAN_zoo / ref"] == 1.0
+    assert four["runs (fused, 3-graph, ModelZoo, pgz)"] == "1, 0, 0, 1"
+    assert "ModelZoo code / ref" not in table.columns and eight["card per-step claim"] == "1.1 s/step"
 
 
 def test_other_implementations_keep_apart_from_ours_in_every_step_table(tmp_path):
@@ -102,3 +123,12 @@ def test_precision_mode_is_validated_and_recorded_as_not_applied_on_cpu():
     assert apply_precision(cfg, "CPU") == {"device": "CPU", "precision_mode": "allow_fp32_to_fp16", "applied": False}
     with pytest.raises(ConfigError, match="precision_mode 'fp8'"):
         load_config(preset="cpu-smoke", overrides={"precision_mode": "fp8"})
+
+
+def test_the_report_renders_the_pytorch_gan_zoo_column_without_modelzoo_code(tmp_path):
+    base = {"scale": 8, "phase": "stable", "batch_size": 16, "devices": 1, "iterations": 100}
+    records = pgz_records() + [rec("step_time", "s", [1.0, 1.2], {**base, "structure": "fused"})]
+    report = write_report(records, tmp_path).read_text()
+    section = report[report.index("Implementations (`step-time --impl`)"):]
+    assert "pytorch_GAN_zoo (s)" in section and "pgan_ref fused / ref" in section
+    assert "card per-step claim" in section

@@ -19,19 +19,18 @@ outside the loop body and not timed). On CPU ``modelzoo_shims`` are applied.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from pgan_ref.data import iterate_batches, list_images
+import numpy as np
 
 from harness.errors import BadInput
+from harness.impls import user_checkout
 from harness.impls.modelzoo_shims import cpu_shims
-from harness.impls.steps import ScaleStep, StepRequest
+from harness.impls.steps import ScaleStep, StepRequest, ms_parameters
 
 IMPL = "modelzoo-code"
 STRUCTURE = "modelzoo-3graph"  # G forward, D train cell, G train cell: three graph calls, then the host EMA
@@ -41,29 +40,12 @@ TRAIN_FUNCTIONS = ("construct_network", "get_optimize_d", "get_optimizer_g", "bu
                    "cell_deepcopy_update")
 
 
-def checkout_root(path: str | Path) -> Path:
-    """Return the ModelZoo PGAN folder at ``path`` (itself, or ``research/cv/PGAN`` under a models clone), else raise
-    BadInput naming the path and what a checkout holds."""
-    given = Path(path).expanduser()
-    if not given.is_dir():
-        raise BadInput(f"--set modelzoo_dir={path}: no such folder; expected a checkout of mindspore-ai/models "
-                       f"{IN_MODELS_REPO} (or the repository's root)")
-    root = given / IN_MODELS_REPO if (given / IN_MODELS_REPO).is_dir() else given
-    missing = [f for f in REQUIRED if not (root / f).is_file()]
-    if missing:
-        raise BadInput(f"--set modelzoo_dir={path}: not a ModelZoo PGAN checkout (missing {', '.join(missing)}); "
-                       f"expected mindspore-ai/models {IN_MODELS_REPO} (or the repository's root)")
-    return root.resolve()
-
-
-def checkout_sha256(root: Path) -> str:
-    """Return the sha256 of the checkout's code as run: its config, ``train.py``, ``src/`` and ``model_utils/``."""
-    h = hashlib.sha256()
-    files = [root / "910_config.yaml", root / "train.py", *sorted(root.glob("src/*.py")),
-             *sorted(root.glob("model_utils/*.py"))]
-    for f in files:
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
+CHECKOUT = user_checkout.CheckoutKind(
+    "modelzoo_dir", "ModelZoo PGAN checkout", f"mindspore-ai/models {IN_MODELS_REPO} (or the repository's root)",
+    REQUIRED, ("910_config.yaml", "train.py", "src/*.py", "model_utils/*.py"), ("train", "src", "model_utils"),
+    nested=IN_MODELS_REPO)
+checkout_root = CHECKOUT.root  # the ModelZoo PGAN folder at a path (itself, or research/cv/PGAN under a models clone)
+checkout_sha256 = CHECKOUT.sha256  # its config, train.py, src/ and model_utils/
 
 
 @dataclass(frozen=True)
@@ -83,27 +65,13 @@ def imported_checkout(root: Path) -> Iterator[Checkout]:
     Its prints go to stderr. Afterwards ``sys.argv``, ``sys.path`` and ``sys.modules`` are as before (its
     ``train``, ``src`` and ``model_utils`` modules are forgotten), so another checkout can be imported later.
     """
-    argv, path, before = list(sys.argv), list(sys.path), set(sys.modules)
-    sys.argv = [str(root / "train.py"), "--config_path", str(root / "910_config.yaml")]
-    sys.path.insert(0, str(root))
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            try:
-                train = importlib.import_module("train")
-            except (Exception, SystemExit) as e:  # their config parser exits on bad arguments
-                raise BadInput(f"--set modelzoo_dir={root}: importing its train.py failed "
-                               f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})"
-                               ) from e
-            missing = [f for f in TRAIN_FUNCTIONS if not callable(getattr(train, f, None))]
-            if missing or "src.network_D" not in sys.modules:
-                raise BadInput(f"--set modelzoo_dir={root}: its train.py lacks {', '.join(missing) or 'src.network_D'}"
-                               f" (expected the ModelZoo PGAN's {', '.join(TRAIN_FUNCTIONS)})")
-            yield Checkout(root, train, sys.modules["src.network_D"], train.config)
-    finally:
-        sys.argv, sys.path[:] = argv, path
-        for name in set(sys.modules) - before:
-            if name in ("train", "src", "model_utils") or name.startswith(("src.", "model_utils.")):
-                del sys.modules[name]
+    argv = [str(root / "train.py"), "--config_path", str(root / "910_config.yaml")]
+    with CHECKOUT.imported(root, "train", argv) as train:
+        missing = user_checkout.missing_names(train, TRAIN_FUNCTIONS)
+        if missing or "src.network_D" not in sys.modules:
+            raise BadInput(f"--set modelzoo_dir={root}: its train.py lacks {', '.join(missing) or 'src.network_D'}"
+                           f" (expected the ModelZoo PGAN's {', '.join(TRAIN_FUNCTIONS)})")
+        yield Checkout(root, train, sys.modules["src.network_D"], train.config)
 
 
 @contextlib.contextmanager
@@ -159,16 +127,15 @@ class ModelZooCodeStep(ScaleStep):
 
         return compute
 
-    def cells(self) -> tuple:
-        """Return (gnet, dnet)."""
-        return self.nets[:2]
+    def parameters(self) -> Iterator[np.ndarray]:
+        """Return the parameters of gnet and dnet."""
+        return ms_parameters(self.nets[:2])
 
 
 def scale_steps(req: StepRequest) -> Iterator[ModelZooCodeStep]:
     """Yield the checkout's step per scale of ``req.cfg`` (grown with its ``construct_network``), shims on CPU."""
     cfg = req.cfg
     root = checkout_root(req.options["modelzoo_dir"])
-    files = list_images(req.data)
     sha = checkout_sha256(root)
     with imported_checkout(root) as co, graph_mode(), cpu_shims(req.device, co.network_d) as shims:
         t, their = co.train, co.config
@@ -179,9 +146,7 @@ def scale_steps(req: StepRequest) -> Iterator[ModelZooCodeStep]:
             gnet, dnet, avg_gnet = t.construct_network(gnet, dnet, avg_gnet, cfg.depth[s_idx], scale)
             lr_d = their.lr_list[s_idx] if their.lr_list and s_idx < len(their.lr_list) else their.lr
             cells = (t.get_optimize_d(dnet, lr_d, their), t.get_optimizer_g(gnet, dnet, their))
-            batches = iterate_batches(files, scale, cfg.batch_size_at(s_idx), seed=cfg.seed + s_idx,
-                                      crop=not cfg.deviations.d8_no_crop, mirror=cfg.effective_mirror(),
-                                      num_workers=cfg.num_workers)
+            batches = req.real_batches(s_idx)
             labels = {**req.base_labels(s_idx, STRUCTURE, IMPL), "shims": shims, "checkout_sha256": sha,
                       "latent": latent, "lr_d": lr_d, "lr_g": their.lr}
             try:

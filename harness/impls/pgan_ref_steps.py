@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+import numpy as np
+
 from pgan_ref.data import list_images
 from pgan_ref.scale_step import FUSED, MODELZOO, ScaleTraining, build_scale, grow_drawn, noise_source
 from pgan_ref.train_step import StepNets
 
-from harness.impls.steps import OURS, ScaleStep, StepRequest
+from harness.impls.steps import OURS, ScaleStep, StepRequest, ms_parameters
 
 
 @dataclass
@@ -37,9 +39,9 @@ class PganRefStep(ScaleStep):
 
         return compute
 
-    def cells(self) -> tuple:
-        """Return (G, D)."""
-        return self.nets.g, self.nets.d
+    def parameters(self) -> Iterator[np.ndarray]:
+        """Return the parameters of G and D."""
+        return ms_parameters((self.nets.g, self.nets.d))
 
 
 def timed_structures(cfg) -> tuple[str, ...]:

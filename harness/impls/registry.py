@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from harness.errors import BadInput
-from harness.impls import modelzoo_code, pgan_ref_steps
+from harness.impls import modelzoo_code, pgan_ref_steps, pytorch_gan_zoo
 from harness.impls.steps import OURS, ScaleStep, StepRequest
 
 
 @dataclass(frozen=True)
 class Impl:
     """One implementation: ``steps(request)`` yields its timed scale steps; ``folder_option`` names the ``--set`` key
-    of the user's checkout it imports (None: ours), ``check_folder`` validates it; ``multi_device`` for N devices."""
+    of the user's checkout it imports (None: ours), ``check_folder`` validates it (and what the implementation needs installed); ``multi_device`` for N devices."""
 
     name: str
     help: str
@@ -28,6 +28,10 @@ IMPLS = {i.name: i for i in (
     Impl(modelzoo_code.IMPL, "the user's ModelZoo PGAN checkout at --set modelzoo_dir=PATH, imported as it is "
                              "(its train.py loop body; CPU shims applied and recorded)",
          modelzoo_code.scale_steps, "modelzoo_dir", modelzoo_code.checkout_root),
+    Impl(pytorch_gan_zoo.IMPL, "the user's pytorch_GAN_zoo checkout at --set pgz_dir=PATH, imported as it is (its "
+                               "ProgressiveGAN.optimizeParameters per iteration, in torch: needs "
+                               f"{pytorch_gan_zoo.INSTALL}; shims applied and recorded)",
+         pytorch_gan_zoo.scale_steps, "pgz_dir", pytorch_gan_zoo.check_checkout),
 )}
 FOLDER_OPTIONS = tuple(i.folder_option for i in IMPLS.values() if i.folder_option)
 

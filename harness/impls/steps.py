@@ -4,10 +4,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from pgan_ref.data import iterate_batches, list_images
 from pgan_ref.flops import iteration_flops
 from pgan_ref.schedule import fade_iterations, iterations
 
@@ -41,6 +42,14 @@ class StepRequest:
                 "iterations": iterations(cfg.num_batch[s_idx], self.devices), "structure": structure,
                 **({} if impl == OURS else {"impl": impl})}
 
+    def real_batches(self, s_idx: int) -> Iterator[np.ndarray]:
+        """Return the harness's real batches for scale ``s_idx`` (float32 NCHW numpy, the config's batch size, crop
+        and mirror, seeded per scale) as the training data pipeline yields them; close it when done."""
+        cfg = self.cfg
+        return iterate_batches(list_images(self.data), cfg.scales[s_idx], cfg.batch_size_at(s_idx),
+                               seed=cfg.seed + s_idx, crop=not cfg.deviations.d8_no_crop,
+                               mirror=cfg.effective_mirror(), num_workers=cfg.num_workers)
+
     def fade_iterations(self, s_idx: int) -> int:
         """Return how many of scale ``s_idx``'s iterations fade in (alpha > 0) on the request's devices."""
         cfg = self.cfg
@@ -58,7 +67,7 @@ class StepRequest:
 class ScaleStep(ABC):
     """One scale's training step of one implementation and structure, ready to time: ``compute_at(a)(fetch())``.
 
-    Implementations subclass it with ``fetch``, ``compute_at`` and ``cells``.
+    Implementations subclass it with ``fetch``, ``compute_at`` and ``parameters``.
     """
 
     scale: int
@@ -78,8 +87,8 @@ class ScaleStep(ABC):
         """Return ``compute(real)``: one training iteration at ``alpha`` exactly as the implementation trains."""
 
     @abstractmethod
-    def cells(self) -> tuple:
-        """Return the (G, D) cells whose parameters the data-parallel checksum sums."""
+    def parameters(self) -> Iterator[np.ndarray]:
+        """Return G's and D's parameters as arrays (the data-parallel checksum sums them)."""
 
     def phases(self):
         """Return the (phase, alpha) pairs timed at this scale (no fade at the first scale)."""
@@ -90,3 +99,10 @@ class ScaleStep(ABC):
         n = self.base_labels["iterations"]
         return {**self.base_labels, "phase": phase, "alpha": alpha,
                 "phase_iterations": self.fade_iterations if phase == "fade" else n - self.fade_iterations}
+
+
+def ms_parameters(cells: Iterable) -> Iterator[np.ndarray]:
+    """Yield the trainable parameters of MindSpore ``cells`` as numpy arrays."""
+    for c in cells:
+        for p in c.trainable_params():
+            yield p.asnumpy()

@@ -68,10 +68,12 @@ def _section_steps(df, claims, out) -> Section | None:
     impls = impl_table(df, claims)
     if not impls.empty:
         body += ("\n\nImplementations (`step-time --impl`): pgan_ref's fused graph and its ModelZoo three-graph "
-                 "structure beside the ModelZoo's own training code (`--impl modelzoo-code`, its `train.py` loop body "
-                 "on the same network and batch), medians pooled over runs, each one's ratio to the ModelZoo code; "
-                 "the card's per-step figure is the ModelZoo code's step on its own device. Time them alternately, "
-                 f"process by process, and pgan_ref with `--variant modelzoo` (the same network).\n\n{_table(impls)}")
+                 "structure beside the ModelZoo's own training code (`--impl modelzoo-code`, its `train.py` loop body) "
+                 "and pytorch_GAN_zoo (`--impl pytorch-gan-zoo`, its `optimizeParameters`), on the same network and "
+                 "batch, medians pooled over runs, each one's ratio to the reference `ref` (the ModelZoo code where "
+                 "it was timed, else pytorch_GAN_zoo); the card's per-step figure is the ModelZoo code's step on its "
+                 "own device. Time them alternately, process by process, and pgan_ref with `--variant modelzoo` (the "
+                 f"same network).\n\n{_table(impls)}")
         tables["implementations"] = impls
     speed = speedup_table(table)
     if not speed.empty:

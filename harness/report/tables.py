@@ -23,8 +23,11 @@ LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations
                  "impl", "network", "flops_per_iteration")
 OURS = "pgan_ref"  # the implementation of records without an ``impl`` label (step-time --impl)
 THEIRS = "modelzoo-code"  # the ModelZoo's own training code, timed by step-time --impl modelzoo-code
+PGZ = "pytorch-gan-zoo"  # pytorch_GAN_zoo's ProgressiveGAN, timed by step-time --impl pytorch-gan-zoo
 IMPL_COLUMNS = {"pgan_ref fused": (OURS, "fused"), "pgan_ref 3-graph": (OURS, "modelzoo-3graph"),
-                "ModelZoo code": (THEIRS, "modelzoo-3graph")}  # impl_table's columns: (implementation, structure)
+                "ModelZoo code": (THEIRS, "modelzoo-3graph"),
+                "pytorch_GAN_zoo": (PGZ, "pgz-optimize")}  # impl_table's columns: (implementation, structure)
+REFERENCES = ("ModelZoo code", "pytorch_GAN_zoo")  # impl_table's ratio reference: the first one timed in the row
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
 CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
 MIN_CARD_STYLE = 5  # fewer card-style (every-100-step) samples than this: judge the loss range on every step
@@ -142,23 +145,25 @@ def as_trained(df: pd.DataFrame) -> pd.DataFrame:
 
 def impl_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     """Return per (preset, scale, phase, devices, batch) the median step of pgan_ref's fused graph, pgan_ref's
-    ModelZoo three-graph structure and the ModelZoo's own code (``--impl modelzoo-code``), pooled over runs, each
-    one's ratio to the ModelZoo code, and the card's per-step figure; rows only where the ModelZoo code was timed."""
+    ModelZoo three-graph structure, the ModelZoo's own code (``--impl modelzoo-code``) and pytorch_GAN_zoo
+    (``--impl pytorch-gan-zoo``), pooled over runs; each one's ratio to the reference column ``ref`` (the ModelZoo
+    code where it was timed, else pytorch_GAN_zoo) and the card's per-step figure; rows only where a reference was
+    timed."""
     steps = df[df.metric == "step_time"].assign(impl=implementation(df), structure=df.structure.fillna("fused"))
     rows = []
     for (preset, scale, phase, devices, batch), g in steps.groupby(["preset", "scale", "phase", "devices",
                                                                     "batch_size"]):
         picked = {name: g[(g.impl == impl) & (g.structure == structure)]
                   for name, (impl, structure) in IMPL_COLUMNS.items()}
-        if picked["ModelZoo code"].empty:
+        ref = next((name for name in REFERENCES if not picked[name].empty), None)
+        if ref is None:
             continue
         med = {name: float(np.median(pooled(p))) if len(p) else math.nan for name, p in picked.items()}
-        theirs = med["ModelZoo code"]
         rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
-                     **{f"{name} (s)": v for name, v in med.items()},
-                     "fused / ModelZoo": med["pgan_ref fused"] / theirs,
-                     "3-graph / ModelZoo": med["pgan_ref 3-graph"] / theirs,
-                     "runs (fused, 3-graph, ModelZoo)": ", ".join(str(p.run_id.nunique()) for p in picked.values()),
+                     **{f"{name} (s)": v for name, v in med.items()}, "ref": ref,
+                     **{f"{name} / ref": med[name] / med[ref] for name in IMPL_COLUMNS if name != REFERENCES[0]},
+                     "runs (fused, 3-graph, ModelZoo, pgz)": ", ".join(str(p.run_id.nunique())
+                                                                        for p in picked.values()),
                      "pgan_ref variant": distinct(g[g.impl == OURS].variant),
                      "card per-step claim": card_per_step(claims)})
     return pd.DataFrame(rows)

@@ -26,9 +26,9 @@ def scale_steps(ctx, cfg) -> Iterator[ScaleStep]:
     yield from impl.steps(StepRequest(cfg, data_folder(ctx), ctx.devices, ctx.rank, ctx.device, sync, opts))
 
 
-def param_checksum(cells) -> float:
-    """Return a float64 sum of every parameter, to compare ranks after data-parallel steps."""
-    return float(sum(np.asarray(p.asnumpy(), np.float64).sum() for c in cells for p in c.trainable_params()))
+def param_checksum(arrays) -> float:
+    """Return a float64 sum of every parameter array, to compare ranks after data-parallel steps."""
+    return float(sum(np.asarray(a, np.float64).sum() for a in arrays))
 
 
 def phase_records(ctx, st: ScaleStep, phase: str, alpha: float, compute_s: list,
@@ -91,6 +91,8 @@ def timed_scales(cfg, wanted: list[int] | None) -> set[int]:
                        f"{name}: {i.help}" for name, i in IMPLS.items()), OURS, choices=tuple(IMPLS)),
                    Option("modelzoo_dir", "the ModelZoo PGAN checkout --impl modelzoo-code imports (research/cv/PGAN "
                                           "of mindspore-ai/models, or the repository's root)"),
+                   Option("pgz_dir", "the pytorch_GAN_zoo checkout --impl pytorch-gan-zoo imports (the root of "
+                                     "facebookresearch/pytorch_GAN_zoo; needs torch)"),
                    Option("iters", "least timed iterations per scale and phase", 10, int, minimum=1),
                    Option("min_time_s", "least timed seconds per scale and phase (fast steps get more samples)",
                           0.0, float, minimum=0),
@@ -114,4 +116,4 @@ def run(ctx) -> ScenarioResult:
     fastest = min(r["value"] for r in records if r["metric"] == "step_time")
     records.append(ctx.record("harness_overhead", "fraction of step", overhead["timed_call_s"] / fastest,
                               labels={"devices": ctx.devices, "rank": ctx.rank, **overhead}))
-    return ScenarioResult(records, checksum=param_checksum(last.cells()))
+    return ScenarioResult(records, checksum=param_checksum(last.parameters()))
