@@ -50,6 +50,7 @@ class Deviations:
 
 
 VARIANTS = {"reference": Deviations, "modelzoo": Deviations.all_on}
+FUSED, THREE_GRAPH = "fused", "modelzoo-3graph"  # step structures: one compiled graph, or the ModelZoo's three (B9)
 CHECKPOINT_NAMES = ("pgan_ref", "modelzoo")  # the parameter names training writes (checkpoints.save_net)
 # MindSpore 2.10's Ascend operator precision modes (mindspore.device_context.ascend.op_precision.precision_mode).
 PRECISION_MODES = ("force_fp16", "allow_fp32_to_fp16", "allow_mix_precision", "must_keep_origin_dtype", "force_fp32",

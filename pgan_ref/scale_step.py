@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 from mindspore import Tensor
 
+from .config import FUSED, THREE_GRAPH
 from .data import iterate_batches
 from .loss_scale import DynamicLossScale
 from .modelzoo_rng import ModelZooNoise
@@ -20,7 +21,6 @@ from .networks import Discriminator, Generator, build_networks, copy_params
 from .schedule import alpha_table
 from .train_step import NoiseSource, StepNets, build_step, make_adam, prefix_parameters
 
-FUSED, MODELZOO = "fused", "modelzoo-3graph"  # step structures: one compiled graph, or the ModelZoo's three (B9)
 # B2: parameters of D's 4x4 head that the ModelZoo re-initialises at the 4 -> 8 transition.
 B2_REINIT = ("from_rgb.0.", "scale0_conv.", "scale0_dense.")
 
@@ -47,7 +47,7 @@ def grow_drawn(cfg, s_idx: int, prev: tuple[Generator, Discriminator] | None, no
 
 def step_structure(cfg) -> str:
     """Return the structure training runs: the ModelZoo's three graphs under B9, else the fused step."""
-    return MODELZOO if cfg.deviations.b9_modelzoo_step_structure else FUSED
+    return THREE_GRAPH if cfg.deviations.b9_modelzoo_step_structure else FUSED
 
 
 def noise_source(cfg, rank: int) -> NoiseSource | ModelZooNoise:
@@ -135,7 +135,7 @@ def build_scale(cfg, s_idx: int, files: list[Path], noise: NoiseSource, *, nets:
                          DynamicLossScale(cfg, "optD") if b4 else None, DynamicLossScale(cfg, "optG") if b4 else None)
     structure = structure or step_structure(cfg)
     fade_real = s_idx > 0 and not cfg.deviations.d3_no_real_fade
-    if structure == MODELZOO:
+    if structure == THREE_GRAPH:
         step = ModelZooStep(step_nets, cfg, fade_real=fade_real, group_size=group_size, sync=sync)
     else:
         step = build_step(step_nets, cfg, fade_real=fade_real, group_size=group_size)

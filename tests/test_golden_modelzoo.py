@@ -14,11 +14,10 @@ import pytest
 from mindspore import Tensor
 
 from pgan_ref.checkpoints import load_net
-from pgan_ref.config import load_config
+from pgan_ref.config import THREE_GRAPH, load_config
 from pgan_ref.generator_io import build_generator, generate, resolve_architecture
 from pgan_ref.interop import MODELZOO, modelzoo_names
 from pgan_ref.networks import build_networks
-from pgan_ref.scale_step import MODELZOO as THREE_GRAPHS
 from pgan_ref.modelzoo_rng import ModelZooNoise
 from pgan_ref.networks import local_params
 from pgan_ref.scale_step import build_scale, gp_mix_source, grow
@@ -76,7 +75,7 @@ def stepped(case):
     g, d, avg = case["nets"]
     d_real = d(Tensor(data["inputs.real"]), Tensor(data["inputs.alpha"])).asnumpy()  # before the step
     d_fake = d(Tensor(data["out.fake"]), Tensor(data["inputs.alpha"])).asnumpy()
-    st = build_scale(cfg, case["n"] - 1, [], None, nets=(g, d, avg), structure=THREE_GRAPHS)
+    st = build_scale(cfg, case["n"] - 1, [], None, nets=(g, d, avg), structure=THREE_GRAPH)
     out = st.step(*(Tensor(data[k]) for k in ("inputs.real", "inputs.z_d", "inputs.z_g", "inputs.alpha", "gp_mix")))
     losses = dict(zip(("loss_d", "loss_g", "gp", "drift"), (float(o.asnumpy()) for o in out[:4])))
     return {"st": st, "losses": losses, "overflow": (bool(out[4].asnumpy()), bool(out[5].asnumpy())),

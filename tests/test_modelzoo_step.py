@@ -13,7 +13,8 @@ import pytest
 from mindspore import Tensor
 
 from pgan_ref.config import load_config
-from pgan_ref.scale_step import FUSED, MODELZOO, build_scale, grow
+from pgan_ref.config import FUSED, THREE_GRAPH
+from pgan_ref.scale_step import build_scale, grow
 from pgan_ref.synthetic import write_synthetic
 from pgan_ref.trainer import Trainer
 
@@ -87,7 +88,7 @@ def huge():
     """Fused and three-graph steps with B4 on, initial scale 2**127 and factor 4 (window 4), 3 steps each."""
     cfg = tiny_cfg(**{"deviations.b4_dynamic_loss_scale": True, "loss_scale_value": 127, "scale_factor": 4})
     out = {}
-    for structure in (FUSED, MODELZOO):
+    for structure in (FUSED, THREE_GRAPH):
         st = _scale8(cfg, structure)
         before = [_params(st)]
         rows = []
@@ -98,7 +99,7 @@ def huge():
     return cfg, out
 
 
-@pytest.mark.parametrize("structure", [FUSED, MODELZOO])
+@pytest.mark.parametrize("structure", [FUSED, THREE_GRAPH])
 def test_b4_huge_initial_scale_overflows_skips_the_update_and_divides(huge, structure):
     cfg, out = huge
     st, rows, snaps = out[structure]
@@ -119,7 +120,7 @@ def test_b4_huge_initial_scale_overflows_skips_the_update_and_divides(huge, stru
 
 def test_b4_three_graph_and_fused_agree_on_overflow_flags_and_scales(huge):
     _, out = huge
-    for a, b in zip(out[FUSED][1], out[MODELZOO][1]):
+    for a, b in zip(out[FUSED][1], out[THREE_GRAPH][1]):
         assert a[4:] == b[4:]
 
 
@@ -165,7 +166,7 @@ def both_structures():
     cfg = tiny_cfg(**{"deviations.b9_modelzoo_step_structure": True})
     steps = _inputs(3, seed=13)
     fused, three = _scale8(cfg, FUSED), _scale8(cfg)
-    assert three.structure == MODELZOO
+    assert three.structure == THREE_GRAPH
     return fused, three, _run(fused, steps), _run(three, steps)
 
 

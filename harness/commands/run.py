@@ -10,7 +10,7 @@ from pgan_ref.config import ConfigError
 from harness.commands._options import add_run_options
 from harness.errors import BadInput, at_least, writable
 from harness.impls.registry import IMPLS
-from harness.impls.steps import OURS
+from harness.impls.names import OURS
 from harness.scenarios import registry
 
 

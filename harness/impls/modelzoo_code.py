@@ -27,13 +27,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from pgan_ref.config import THREE_GRAPH as STRUCTURE  # G forward, D cell, G cell, then the host EMA
+
 from harness.errors import BadInput
 from harness.impls import user_checkout
 from harness.impls.modelzoo_shims import cpu_shims
+from harness.impls.names import MODELZOO_CODE as IMPL
 from harness.impls.steps import ScaleStep, StepRequest, ms_parameters
 
-IMPL = "modelzoo-code"
-STRUCTURE = "modelzoo-3graph"  # G forward, D train cell, G train cell: three graph calls, then the host EMA
 REQUIRED = ("train.py", "910_config.yaml", "src/network_D.py", "src/network_G.py", "src/optimizer.py")
 IN_MODELS_REPO = "research/cv/PGAN"  # where the checkout sits inside a mindspore-ai/models clone
 TRAIN_FUNCTIONS = ("construct_network", "get_optimize_d", "get_optimizer_g", "build_noise_data",

@@ -7,10 +7,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pgan_ref.data import list_images
-from pgan_ref.scale_step import FUSED, MODELZOO, ScaleTraining, build_scale, grow_drawn, noise_source
+from pgan_ref.config import FUSED, THREE_GRAPH
+from pgan_ref.scale_step import ScaleTraining, build_scale, grow_drawn, noise_source
 from pgan_ref.train_step import StepNets
 
-from harness.impls.steps import OURS, ScaleStep, StepRequest, ms_parameters
+from harness.impls.names import OURS
+from harness.impls.steps import ScaleStep, StepRequest, ms_parameters
 
 
 @dataclass
@@ -46,7 +48,7 @@ class PganRefStep(ScaleStep):
 
 def timed_structures(cfg) -> tuple[str, ...]:
     """Return the step structures timed: both under B9 (the ModelZoo's and the fused, side by side), else fused."""
-    return (FUSED, MODELZOO) if cfg.deviations.b9_modelzoo_step_structure else (FUSED,)
+    return (FUSED, THREE_GRAPH) if cfg.deviations.b9_modelzoo_step_structure else (FUSED,)
 
 
 def scale_steps(req: StepRequest) -> Iterator[PganRefStep]:

@@ -31,10 +31,9 @@ from pgan_ref.cpu_threads import cpu_threads
 from harness.errors import BadInput
 from harness.impls import user_checkout
 from harness.impls.pgz_shims import torch_shims
+from harness.impls.names import PGZ_OPTIMIZE as STRUCTURE, PYTORCH_GAN_ZOO as IMPL
 from harness.impls.steps import ScaleStep, StepRequest
 
-IMPL = "pytorch-gan-zoo"
-STRUCTURE = "pgz-optimize"  # ProgressiveGAN.optimizeParameters: D step, G step, avgG EMA, in eager torch
 MODULE = "models.progressive_gan"
 # What this adapter uses of the checkout (b75dee4's names): the module's class, its methods, the nets' method.
 MODEL_NAMES = ("ProgressiveGAN", "ProgressiveGAN.addScale", "ProgressiveGAN.optimizeParameters",

@@ -6,7 +6,8 @@ from typing import Callable, Iterator
 
 from harness.errors import BadInput
 from harness.impls import modelzoo_code, pgan_ref_steps, pytorch_gan_zoo
-from harness.impls.steps import OURS, ScaleStep, StepRequest
+from harness.impls.names import OURS
+from harness.impls.steps import ScaleStep, StepRequest
 
 
 @dataclass(frozen=True)

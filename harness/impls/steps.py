@@ -12,8 +12,9 @@ from pgan_ref.data import iterate_batches, list_images
 from pgan_ref.flops import iteration_flops
 from pgan_ref.schedule import fade_iterations, iterations
 
+from harness.impls.names import OURS
+
 PHASES = (("fade", 0.5), ("stable", 0.0))  # alpha inside the fade-in, and after it
-OURS = "pgan_ref"  # the implementation whose records carry no ``impl`` label (their identity predates the label)
 
 
 @dataclass(frozen=True)

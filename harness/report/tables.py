@@ -9,9 +9,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from pgan_ref.config import load_config
+from pgan_ref.config import FUSED, THREE_GRAPH, load_config
 from pgan_ref.schedule import schedule_summary
 
+from harness.impls.names import MODELZOO_CODE, OURS, PGZ_OPTIMIZE, PYTORCH_GAN_ZOO
 from harness.judge import card_check, stats
 from harness.judge.modelcard import CARD_LOG_EVERY
 from harness.judge.verdicts import Judgement
@@ -21,12 +22,9 @@ from harness.records.schema import Record
 
 LABEL_COLUMNS = ("scale", "phase", "batch_size", "iterations", "phase_iterations", "runtime", "timer", "structure",
                  "impl", "network", "flops_per_iteration")
-OURS = "pgan_ref"  # the implementation of records without an ``impl`` label (step-time --impl)
-THEIRS = "modelzoo-code"  # the ModelZoo's own training code, timed by step-time --impl modelzoo-code
-PGZ = "pytorch-gan-zoo"  # pytorch_GAN_zoo's ProgressiveGAN, timed by step-time --impl pytorch-gan-zoo
-IMPL_COLUMNS = {"pgan_ref fused": (OURS, "fused"), "pgan_ref 3-graph": (OURS, "modelzoo-3graph"),
-                "ModelZoo code": (THEIRS, "modelzoo-3graph"),
-                "pytorch_GAN_zoo": (PGZ, "pgz-optimize")}  # impl_table's columns: (implementation, structure)
+IMPL_COLUMNS = {"pgan_ref fused": (OURS, FUSED), "pgan_ref 3-graph": (OURS, THREE_GRAPH),
+                "ModelZoo code": (MODELZOO_CODE, THREE_GRAPH),
+                "pytorch_GAN_zoo": (PYTORCH_GAN_ZOO, PGZ_OPTIMIZE)}  # impl_table's columns: (implementation, structure)
 REFERENCES = ("ModelZoo code", "pytorch_GAN_zoo")  # impl_table's ratio reference: the first one timed in the row
 LOSS_NAMES = {"loss_g": "G", "loss_d": "D"}
 CARD_PRESET = "modelzoo-910"  # the card's own schedule (ModelZoo 910_config.yaml): 528,000 it on 1p, 66,000 on 8p
@@ -104,7 +102,7 @@ def step_table(df: pd.DataFrame) -> pd.DataFrame:
         achieved = float(per_it.iloc[0]) * devices / med if len(per_it) else math.nan
         peak = g.peak_flops.dropna()
         rows.append({"preset": preset, "impl": impl, "scale": scale, "phase": phase, "devices": devices, "batch": batch,
-                     "structure": structure if isinstance(structure, str) else "fused",
+                     "structure": structure if isinstance(structure, str) else FUSED,
                      "timer": timer if isinstance(timer, str) else "harness", "n": x.size,
                      "median (s)": med, "95% CI": f"[{lo:.4g}, {hi:.4g}]", "IQR (s)": q3 - q1, "p90 (s)": p90,
                      "images/s": batch * devices / med if batch else math.nan,
@@ -120,12 +118,12 @@ def card_per_step(claims: dict) -> str:
 
 def structure_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     """Return the fused step vs the ModelZoo's three-graph step (B9) side by side per scale, with the host-EMA share."""
-    steps = df[(df.metric == "step_time") & (df.structure == "modelzoo-3graph") & df.impl.isna()]
+    steps = df[(df.metric == "step_time") & (df.structure == THREE_GRAPH) & df.impl.isna()]
     per_step = card_per_step(claims)
     rows = []
     for (run, preset, scale, phase, devices), g in steps.groupby(["run_id", "preset", "scale", "phase", "devices"]):
         same = df[(df.run_id == run) & (df.scale == scale) & (df.phase == phase) & (df.devices == devices)]
-        fused = same[(same.metric == "step_time") & (same.structure == "fused")]
+        fused = same[(same.metric == "step_time") & (same.structure == FUSED)]
         ema = same[same.metric == "host_ema_time"]
         three, one = float(np.median(pooled(g))), float(np.median(pooled(fused))) if len(fused) else math.nan
         rows.append({"preset": preset, "scale": scale, "phase": phase, "devices": devices, "fused (s)": one,
@@ -139,8 +137,8 @@ def structure_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
 def as_trained(df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` as our training runs it: without the fused step timed only for comparison in runs that train the
     ModelZoo structure, and without other implementations' records (``--impl``)."""
-    b9_runs = set(df[df.structure == "modelzoo-3graph"].run_id)
-    return df[~((df.structure == "fused") & df.run_id.isin(b9_runs)) & df.impl.isna()]
+    b9_runs = set(df[df.structure == THREE_GRAPH].run_id)
+    return df[~((df.structure == FUSED) & df.run_id.isin(b9_runs)) & df.impl.isna()]
 
 
 def impl_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
@@ -149,7 +147,7 @@ def impl_table(df: pd.DataFrame, claims: dict) -> pd.DataFrame:
     (``--impl pytorch-gan-zoo``), pooled over runs; each one's ratio to the reference column ``ref`` (the ModelZoo
     code where it was timed, else pytorch_GAN_zoo) and the card's per-step figure; rows only where a reference was
     timed."""
-    steps = df[df.metric == "step_time"].assign(impl=implementation(df), structure=df.structure.fillna("fused"))
+    steps = df[df.metric == "step_time"].assign(impl=implementation(df), structure=df.structure.fillna(FUSED))
     rows = []
     for (preset, scale, phase, devices, batch), g in steps.groupby(["preset", "scale", "phase", "devices",
                                                                     "batch_size"]):

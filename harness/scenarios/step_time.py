@@ -13,7 +13,8 @@ import numpy as np
 
 from harness.errors import BadInput
 from harness.impls.registry import IMPLS, checked
-from harness.impls.steps import OURS, ScaleStep, StepRequest
+from harness.impls.names import OURS
+from harness.impls.steps import ScaleStep, StepRequest
 from harness.scenarios.api import Option, ScenarioResult, int_list, scenario
 from harness.scenarios.common import DATA_OPTIONS, data_folder, prepare_data, resolve_config
 from harness.scenarios.timing import measure_overhead, sync, time_split
