@@ -171,7 +171,9 @@ def test_cli_writes_a_synthetic_folder_that_loads(tmp_path, capsys):
     assert main(["data", "synthetic", str(tmp_path), "--n", "3", "--seed", "2", "--size", "64x80"]) == 0
     files = data.list_images(tmp_path)
     assert len(files) == 3 and Image.open(files[0]).size == (64, 80)
-    assert main(["data", "synthetic", str(tmp_path), "--n", "0"]) == 2
+    with pytest.raises(SystemExit) as refused:  # argparse refuses the count before anything runs
+        main(["data", "synthetic", str(tmp_path), "--n", "0"])
+    assert refused.value.code == 2 and "argument --n: expected an integer >= 1, got '0'" in capsys.readouterr().err
 
 
 def test_synthetic_folder_written_by_two_processes_at_once_is_one_complete_set(tmp_path):
