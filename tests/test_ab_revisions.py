@@ -61,6 +61,17 @@ def test_dependency_change_is_refused_naming_the_pins(repo):
     revs.check_same_dependencies(repo, base, revs.describe(repo, None, "head"))  # same pins: accepted
 
 
+def test_an_extra_added_does_not_stop_the_comparison(repo):
+    """An optional extra (an --impl's torch, the tests' tools) is not what the step runs on: the gate compares."""
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(dep="pandas>=2.1,<3")
+                                         + '\n[project.optional-dependencies]\npgz = ["torch==2.13.0"]\n')
+    revs.check_same_dependencies(repo, revs.describe(repo, "v1", "base"), revs.describe(repo, None, "head"))
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(dep="pandas>=2.2,<3")
+                                         + '\n[project.optional-dependencies]\npgz = ["torch==2.13.0"]\n')
+    with pytest.raises(revs.CannotCompare, match=r"^pyproject.toml dependencies differ between v1 and "):
+        revs.check_same_dependencies(repo, revs.describe(repo, "v1", "base"), revs.describe(repo, None, "head"))
+
+
 def test_two_environments_are_compared_whatever_their_pins(repo, tmp_path):
     other = tmp_path / "python"  # another environment's interpreter: a different file, not a link to this one
     other.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")

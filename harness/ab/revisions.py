@@ -139,14 +139,19 @@ def dependencies(text: str) -> dict:
             "optional-dependencies": {k: sorted(v) for k, v in project.get("optional-dependencies", {}).items()}}
 
 
+MEASURED_PINS = ("requires-python", "dependencies")  # what a measurement runs on; optional extras are not used
+
+
 def check_same_dependencies(repo: Path, base: Revision, head: Revision) -> None:
-    """Raise ``CannotCompare`` when the two revisions pin different dependencies (one line naming them) and run
-    in one environment; two environments (``--base-python`` / ``--head-python``) are compared as they are."""
+    """Raise ``CannotCompare`` when the two revisions pin different ``MEASURED_PINS`` (one line naming them) and run
+    in one environment; two environments (``--base-python`` / ``--head-python``) are compared as they are. An
+    extra added or changed (``[project.optional-dependencies]``, e.g. the tests' or an ``--impl``'s) does not
+    change what the step runs on, so it does not stop the comparison."""
     if not same_environment(base, head):
         return
     deps = [dependencies(pyproject_text(repo, None if r.path == repo else r.commit)) for r in (base, head)]
-    if deps[0] != deps[1]:
-        changed = sorted(k for k in deps[0] if deps[0][k] != deps[1][k])
+    if any(deps[0][k] != deps[1][k] for k in MEASURED_PINS):
+        changed = [k for k in MEASURED_PINS if deps[0][k] != deps[1][k]]
         diff = "; ".join(f"{k}: {deps[0][k]} -> {deps[1][k]}" for k in changed)
         raise CannotCompare(f"pyproject.toml {', '.join(changed)} differ between {base.name} and {head.name} "
                             f"({diff}); measure them in two environments (--base-python / --head-python)")
