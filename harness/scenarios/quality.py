@@ -99,12 +99,11 @@ def snapshot_records(ctx, res: dict, labels: dict, params: dict) -> list[dict]:
     return recs
 
 
-def unmeasured(paths: list[Path], metrics: tuple[str, ...], cfg) -> dict[Path, tuple[str, ...]]:
-    """Return, per snapshot, the asked ``metrics`` that do not apply at its resolution (SWD, MS-SSIM below 16 px);
-    raise BadInput when no snapshot has any metric left to measure."""
+def unmeasured(scales: dict[Path, int], metrics: tuple[str, ...]) -> dict[Path, tuple[str, ...]]:
+    """Return, per snapshot (path -> its resolution), the asked ``metrics`` that do not apply at its resolution (SWD,
+    MS-SSIM below 16 px); raise BadInput when no snapshot has any metric left to measure."""
     from harness.quality.evaluate import applicable
 
-    scales = {p: resolve_architecture(p, cfg=cfg).resolution for p in paths}
     left_out = {p: tuple(m for m in metrics if m not in applicable(metrics, s)) for p, s in scales.items()}
     if all(len(out) == len(metrics) for out in left_out.values()):
         raise BadInput(f"--set metrics={','.join(metrics)}: none applies to the snapshot(s) given "
@@ -113,13 +112,15 @@ def unmeasured(paths: list[Path], metrics: tuple[str, ...], cfg) -> dict[Path, t
     return {p: out for p, out in left_out.items() if out}
 
 
-def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | frozenset = frozenset()) -> list[dict]:
-    """Return one snapshot's records: its metrics that apply at its scale, unless all are already ``finished``."""
+def evaluate_snapshot(ctx, cfg, path: Path, opts: dict, folder, finished: set | frozenset = frozenset(),
+                      scale: int | None = None) -> list[dict]:
+    """Return one snapshot's records: its metrics that apply at its scale (``scale``, else read from the checkpoint),
+    unless all are already ``finished``."""
     from pgan_ref.fileio import sha256_file
     from harness.quality.evaluate import applicable, evaluate, parse_metrics
 
     n, mode, seed = opts["n"], opts["preprocess"], opts["latent_seed"]
-    scale = resolve_architecture(path, cfg=cfg).resolution
+    scale = scale if scale is not None else resolve_architecture(path, cfg=cfg).resolution
     chosen = applicable(parse_metrics(opts["metrics"]), scale)
     ckpt_sha = sha256_file(path)
     if not chosen or all((ckpt_sha, n, mode, seed, m) in finished for c in chosen for m in METRIC_RECORDS[c]):
@@ -146,11 +147,12 @@ def run(ctx) -> ScenarioResult:
     opts = ctx.options()
     metrics = parse_metrics(opts["metrics"])  # a bad list fails before any snapshot is read
     paths = snapshots(opts)
-    for path, left_out in unmeasured(paths, metrics, cfg).items():
+    scales = {p: resolve_architecture(p, cfg=cfg).resolution for p in paths}  # each checkpoint read once here
+    for path, left_out in unmeasured(scales, metrics).items():
         print(f"warning: {path}: {', '.join(left_out)} not measured (needs images of at least 16 px)",
               file=sys.stderr)
     folder = opts["real"] or data_folder(ctx)
     finished = done_keys(ctx)
     for path in paths:
-        ctx.emit(evaluate_snapshot(ctx, cfg, path, opts, folder, finished))
+        ctx.emit(evaluate_snapshot(ctx, cfg, path, opts, folder, finished, scales[path]))
     return ScenarioResult([])  # every snapshot's records were appended as it finished
