@@ -132,26 +132,21 @@ def pyproject_text(repo: Path, commit: str | None) -> str:
 
 
 def dependencies(text: str) -> dict:
-    """Return what a pyproject.toml pins: requires-python, dependencies and optional dependencies (sorted)."""
+    """Return what a pyproject.toml pins for a measurement: requires-python and dependencies (sorted). The optional
+    extras (``[project.optional-dependencies]``: the tests', an ``--impl``'s torch) are not what a step runs on."""
     project = tomllib.loads(text).get("project", {}) if text else {}
     return {"requires-python": project.get("requires-python"),
-            "dependencies": sorted(project.get("dependencies", [])),
-            "optional-dependencies": {k: sorted(v) for k, v in project.get("optional-dependencies", {}).items()}}
-
-
-MEASURED_PINS = ("requires-python", "dependencies")  # what a measurement runs on; optional extras are not used
+            "dependencies": sorted(project.get("dependencies", []))}
 
 
 def check_same_dependencies(repo: Path, base: Revision, head: Revision) -> None:
-    """Raise ``CannotCompare`` when the two revisions pin different ``MEASURED_PINS`` (one line naming them) and run
-    in one environment; two environments (``--base-python`` / ``--head-python``) are compared as they are. An
-    extra added or changed (``[project.optional-dependencies]``, e.g. the tests' or an ``--impl``'s) does not
-    change what the step runs on, so it does not stop the comparison."""
+    """Raise ``CannotCompare`` when the two revisions pin different ``dependencies`` (one line naming them) and run
+    in one environment; two environments (``--base-python`` / ``--head-python``) are compared as they are."""
     if not same_environment(base, head):
         return
     deps = [dependencies(pyproject_text(repo, None if r.path == repo else r.commit)) for r in (base, head)]
-    if any(deps[0][k] != deps[1][k] for k in MEASURED_PINS):
-        changed = [k for k in MEASURED_PINS if deps[0][k] != deps[1][k]]
+    if deps[0] != deps[1]:
+        changed = sorted(k for k in deps[0] if deps[0][k] != deps[1][k])
         diff = "; ".join(f"{k}: {deps[0][k]} -> {deps[1][k]}" for k in changed)
         raise CannotCompare(f"pyproject.toml {', '.join(changed)} differ between {base.name} and {head.name} "
                             f"({diff}); measure them in two environments (--base-python / --head-python)")
