@@ -16,7 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n_images", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--nrow", type=int, default=8, help="images per grid row (default 8)")
     p.add_argument("--batch_size", type=int, default=64, help="generator batch size (default 64)")
-    p.add_argument("--alpha", type=float, default=0.0, help="fade alpha in [0, 1] (default 0 = new layers only; 1 = the previous scale's output)")
+    p.add_argument("--alpha", type=float, default=0.0,
+                   help="fade alpha in [0, 1] (default 0 = new layers only; 1 = the previous scale's output)")
     p.add_argument("--output_dir", default="img_eval", help="output folder (default img_eval)")
     p.add_argument("--file_name", default="result.jpg", help="grid file name (default result.jpg)")
     return p

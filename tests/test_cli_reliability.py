@@ -46,7 +46,8 @@ def test_bench_smoke_with_other_scenarios_is_bad_input(tmp_path):
     """--smoke times step-time only: asking it for other scenarios is one line, exit 2, nothing run or written."""
     r = harness("bench", "--smoke", "--scenarios", "fid", "--out", str(tmp_path / "out"))
     assert r.returncode == 2, r.stderr
-    assert one_line_error(r.stderr) == "error: --smoke runs the step-time benchmarks only; drop --scenarios fid or --smoke"
+    assert one_line_error(r.stderr) == ("error: --smoke runs the step-time benchmarks only; drop --scenarios fid "
+                                        "or --smoke")
     assert not (tmp_path / "out").exists()
 
 

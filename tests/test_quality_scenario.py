@@ -75,7 +75,8 @@ def test_metric_list_and_applicability():
 
 
 def test_metrics_that_apply_to_no_snapshot_are_a_usage_error(run_dir):
-    with pytest.raises(BadInput, match=r"^--set metrics=swd,ms_ssim: none applies to the snapshot\(s\) given \(8 px\);"):
+    given = r"^--set metrics=swd,ms_ssim: none applies to the snapshot\(s\) given \(8 px\);"
+    with pytest.raises(BadInput, match=given):
         run(run_dir, checkpoints=str(run_dir / "ckpt" / "8" / "AvG_*.ckpt"))
 
 

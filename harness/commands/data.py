@@ -5,9 +5,9 @@ import argparse
 import sys
 
 from pgan_ref.data import DataError
+from pgan_ref.synthetic import FORMATS, write_synthetic
 
 from harness.errors import at_least
-from pgan_ref.synthetic import FORMATS, write_synthetic
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -6,7 +6,7 @@ checkout-folder logic they share (``user_checkout``), the label values their rec
 the report reads too), and ``registry``, the names ``--impl`` accepts.
 
 Imported by ``harness.scenarios`` (and what is above it); never imports ``harness.scenarios`` or anything above
-it. May import ``pgan_ref``, MindSpore, torch (lazily, in the pytorch_GAN_zoo modules only), ``harness.logs``, ``harness.quality``, ``harness.judge``,
-``harness.records`` and the root modules. Nothing of a user's checkout is copied here: it is imported from
+it. May import ``pgan_ref``, MindSpore, torch (lazily, in the pytorch_GAN_zoo modules only), ``harness.logs``,
+``harness.quality``, ``harness.judge``, ``harness.records`` and the root modules. Nothing of a user's checkout is copied here: it is imported from
 the folder the user names.
 """

@@ -13,7 +13,8 @@ from harness.impls.steps import ScaleStep, StepRequest
 @dataclass(frozen=True)
 class Impl:
     """One implementation: ``steps(request)`` yields its timed scale steps; ``folder_option`` names the ``--set`` key
-    of the user's checkout it imports (None: ours), ``check_folder`` validates it (and what the implementation needs installed); ``multi_device`` for N devices."""
+    of the user's checkout it imports (None: ours), ``check_folder`` validates it (and what the implementation needs
+    installed); ``multi_device`` for N devices."""
 
     name: str
     help: str
